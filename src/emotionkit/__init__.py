@@ -1,0 +1,35 @@
+"""emotionkit: facial emotion recognition for photos, video and webcams.
+
+Importing this package does not import Keras or a backend: choose the backend
+with ``KERAS_BACKEND`` any time before the first model is loaded.
+
+Examples:
+    >>> from emotionkit import EmotionRecognizer
+    >>> rec = EmotionRecognizer.from_pretrained()          # bundled model, offline
+    >>> faces = rec.predict("photo.jpg")                   # doctest: +SKIP
+"""
+
+from emotionkit.__about__ import __version__
+from emotionkit.drawing import annotate
+from emotionkit.faces import BlazeFaceDetector, DetectedFace, FaceDetector, HaarDetector
+from emotionkit.hub import ModelNotFoundError
+from emotionkit.labels import EMOTIONS, FIVE_CLASSES
+from emotionkit.recognizer import EmotionRecognizer, FacePrediction, load_image
+from emotionkit.stream import FrameResult, stream
+
+__all__ = [
+    "__version__",
+    "EMOTIONS",
+    "FIVE_CLASSES",
+    "EmotionRecognizer",
+    "FacePrediction",
+    "FrameResult",
+    "DetectedFace",
+    "FaceDetector",
+    "BlazeFaceDetector",
+    "HaarDetector",
+    "ModelNotFoundError",
+    "annotate",
+    "load_image",
+    "stream",
+]

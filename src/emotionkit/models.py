@@ -1,0 +1,157 @@
+"""Model architectures, built from a plain config dictionary.
+
+Every architecture takes the output of :func:`emotionkit.preprocessing.prepare_faces`
+(``(N, S, S, 1)`` float32 grey faces in ``[0, 1]``) and returns softmax
+probabilities over the labels. Architecture-specific input handling (upscaling,
+channel repetition, ``[-1, 1]`` scaling) lives inside the model, so the shared
+preprocessing never changes with the architecture.
+
+Adding an architecture is a local change: write a ``_build_<name>`` function and
+add it to :data:`ARCHITECTURES`.
+
+This module imports Keras; import it only after ``KERAS_BACKEND`` is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import keras
+from keras import layers
+
+__all__ = ["ARCHITECTURES", "build_model", "default_architecture_config"]
+
+
+def _build_mobilenetv2(
+    cfg: Mapping[str, Any], num_classes: int, backbone_weights: str | None
+) -> keras.Model:
+    size = int(cfg["input_size"])
+    backbone_size = int(cfg.get("backbone_size", size))
+    inputs = keras.Input((size, size, 1), name="faces")
+    x = inputs
+    if backbone_size != size:
+        x = layers.Resizing(backbone_size, backbone_size, interpolation="bilinear", name="upscale")(x)
+    x = layers.Concatenate(name="grey_to_rgb")([x, x, x])
+    x = layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(x)
+    backbone = keras.applications.MobileNetV2(
+        input_shape=(backbone_size, backbone_size, 3),
+        alpha=float(cfg.get("alpha", 0.35)),
+        include_top=False,
+        weights=backbone_weights,
+        pooling="avg",
+    )
+    backbone.name = "backbone"
+    momentum = cfg.get("bn_momentum")
+    if momentum is not None:
+        for layer in backbone.layers:
+            if isinstance(layer, layers.BatchNormalization):
+                layer.momentum = float(momentum)
+    x = backbone(x)
+    return _head(inputs, x, cfg, num_classes, "mobilenetv2")
+
+
+def _conv_bn(x: Any, filters: int, stride: int, name: str, separable: bool) -> Any:
+    if separable:
+        x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"{name}_dw")(x)
+        x = layers.BatchNormalization(name=f"{name}_dw_bn")(x)
+        x = layers.ReLU(name=f"{name}_dw_relu")(x)
+        x = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_pw")(x)
+    else:
+        x = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=name)(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def _build_convnet(
+    cfg: Mapping[str, Any], num_classes: int, backbone_weights: str | None
+) -> keras.Model:
+    """A compact VGG-style network for 48x48 grey faces, trained from scratch."""
+    if backbone_weights is not None:
+        raise ValueError("the 'convnet' architecture has no pretrained backbone weights")
+    size = int(cfg["input_size"])
+    widths = [int(w) for w in cfg.get("widths", (32, 64, 128, 256))]
+    depth = int(cfg.get("convs_per_stage", 2))
+    separable_from = int(cfg.get("separable_from_stage", len(widths)))
+    inputs = keras.Input((size, size, 1), name="faces")
+    x = layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(inputs)
+    for s, width in enumerate(widths):
+        for d in range(depth):
+            stride = 2 if (d == 0 and s > 0) else 1
+            x = _conv_bn(x, width, stride, f"s{s}c{d}", separable=(s >= separable_from and d > 0))
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    return _head(inputs, x, cfg, num_classes, "convnet")
+
+
+def _head(inputs: Any, features: Any, cfg: Mapping[str, Any], num_classes: int, name: str) -> keras.Model:
+    x = features
+    units = int(cfg.get("head_units", 0))
+    if units:
+        x = layers.Dropout(float(cfg.get("dropout", 0.2)), name="head_dropout1")(x)
+        x = layers.Dense(units, activation="relu", name="head_dense")(x)
+    x = layers.Dropout(float(cfg.get("dropout", 0.2)), name="head_dropout")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="head_logits", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+#: Architecture name -> builder ``(config, num_classes, backbone_weights) -> keras.Model``.
+ARCHITECTURES: dict[str, Callable[[Mapping[str, Any], int, str | None], keras.Model]] = {
+    "mobilenetv2": _build_mobilenetv2,
+    "convnet": _build_convnet,
+}
+
+
+def default_architecture_config(name: str) -> dict[str, Any]:
+    """Return the default hyper-parameters of an architecture.
+
+    Args:
+        name: A key of :data:`ARCHITECTURES`.
+
+    Returns:
+        A new dictionary with ``"name"`` and the architecture's settings.
+
+    Raises:
+        ValueError: If the name is unknown.
+
+    Examples:
+        >>> default_architecture_config("convnet")["input_size"]
+        48
+    """
+    defaults: dict[str, dict[str, Any]] = {
+        "mobilenetv2": {"input_size": 48, "backbone_size": 96, "alpha": 0.35, "dropout": 0.2},
+        "convnet": {"input_size": 48, "widths": [32, 64, 128, 256], "convs_per_stage": 2, "dropout": 0.3},
+    }
+    if name not in defaults:
+        raise ValueError(f"unknown architecture {name!r}; known: {', '.join(sorted(ARCHITECTURES))}")
+    return {"name": name, **defaults[name]}
+
+
+def build_model(
+    architecture: Mapping[str, Any], num_classes: int, backbone_weights: str | None = None
+) -> keras.Model:
+    """Build a classifier from an architecture config.
+
+    Args:
+        architecture: ``{"name": ..., "input_size": ..., ...}``, as stored under
+            ``"architecture"`` in a model folder's ``config.json``.
+        num_classes: Number of output classes.
+        backbone_weights: Optional path of ImageNet backbone weights (legacy
+            ``.h5``) for architectures that have a pretrained backbone.
+
+    Returns:
+        An uncompiled Keras model mapping ``(N, S, S, 1)`` faces to probabilities.
+
+    Raises:
+        ValueError: If the architecture name is unknown or the config is invalid.
+
+    Examples:
+        >>> model = build_model({"name": "convnet", "input_size": 48, "widths": [8, 16]}, 7)
+        >>> model.output_shape
+        (None, 7)
+    """
+    name = architecture.get("name")
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {name!r}; known: {', '.join(sorted(ARCHITECTURES))}")
+    if num_classes < 2:
+        raise ValueError(f"a classifier needs at least 2 classes, got {num_classes}")
+    return ARCHITECTURES[name](architecture, num_classes, backbone_weights)

@@ -1,0 +1,133 @@
+"""``emotionkit-train``: train a model folder on FER-2013 (or an image folder) from a recipe."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emotionkit.data_paths import shared_root
+
+__all__ = ["main", "resolve_recipe"]
+
+
+def resolve_recipe(name_or_path: str) -> Path:
+    """Return the recipe file for a bundled recipe name (``"default"``) or a path.
+
+    Args:
+        name_or_path: A bundled recipe name or a JSON file path.
+
+    Returns:
+        The recipe file.
+
+    Raises:
+        FileNotFoundError: If neither exists.
+
+    Examples:
+        >>> resolve_recipe("default").name
+        'default.json'
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    bundled = Path(str(resources.files("emotionkit.train") / "recipes" / f"{name_or_path}.json"))
+    if bundled.is_file():
+        return bundled
+    raise FileNotFoundError(f"recipe {name_or_path!r} is neither a file nor a bundled recipe name (e.g. 'default')")
+
+
+def _subsample(ds: Any, limit: int | None, seed: int) -> Any:
+    if not limit or limit >= len(ds):
+        return ds
+    rng = np.random.default_rng(seed)
+    return ds.subset(np.sort(rng.choice(len(ds), limit, replace=False)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the training command line.
+
+    Args:
+        argv: Arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code.
+
+    Examples:
+        >>> main(["--recipe", "default", "--output", "my-model"])  # doctest: +SKIP
+    """
+    parser = argparse.ArgumentParser(prog="emotionkit-train", description=__doc__)
+    parser.add_argument("--recipe", default="default", help="bundled recipe name or JSON file (default: default)")
+    parser.add_argument("--data", type=Path, help="FER-2013 folder, or a root/<class>/ image folder with --folder")
+    parser.add_argument("--folder", action="store_true", help="--data is a root/<class>/ folder; 10%% held out")
+    parser.add_argument("--weights-dir", type=Path, help="folder of ImageNet backbone weights")
+    parser.add_argument("--run-dir", type=Path, default=Path("runs/default"), help="checkpoints and logs (resumable)")
+    parser.add_argument("--output", type=Path, required=True, help="model folder to write")
+    parser.add_argument("--epochs", type=int, help="override the recipe's stage-2 epochs")
+    parser.add_argument("--head-epochs", type=int, help="override the recipe's stage-1 epochs")
+    parser.add_argument("--limit", type=int, help="use at most this many training images (smoke tests)")
+    parser.add_argument("--verbose", default="auto", help="Keras progress: auto, 0, 1 or 2")
+    args = parser.parse_args(argv)
+
+    from emotionkit.train.data import load_fer2013_folder, load_image_folder
+    from emotionkit.train.trainer import TrainConfig, train
+
+    try:
+        recipe = TrainConfig.from_file(resolve_recipe(args.recipe))
+        if args.epochs is not None:
+            recipe.epochs = args.epochs
+        if args.head_epochs is not None:
+            recipe.head_epochs = args.head_epochs
+        if recipe.backbone_weights:
+            weights = Path(recipe.backbone_weights)
+            if not weights.is_absolute():
+                weights = (args.weights_dir or shared_root() / "weights") / weights
+            if not weights.is_file():
+                raise FileNotFoundError(f"backbone weights not found: {weights} (set --weights-dir)")
+            recipe.backbone_weights = str(weights)
+        data = args.data or shared_root() / "data" / "fer2013"
+        if args.folder:
+            full = load_image_folder(data)
+            order = np.random.default_rng(recipe.seed).permutation(len(full))
+            cut = max(1, len(full) // 10)
+            train_ds, val_ds = full.subset(order[cut:]), full.subset(order[:cut])
+        else:
+            train_ds = load_fer2013_folder(data, "Training")
+            val_ds = load_fer2013_folder(data, "PublicTest")
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"emotionkit-train: error: {exc}", file=sys.stderr)
+        return 2
+    train_ds = _subsample(train_ds, args.limit, recipe.seed)
+    print(f"training on {len(train_ds)} images {train_ds.counts()}, validating on {len(val_ds)}", flush=True)
+    result = train(recipe, train_ds, val_ds, args.run_dir, verbose=int(args.verbose) if args.verbose.isdigit() else "auto")
+
+    from emotionkit import __version__
+    from emotionkit.model_files import default_preprocessing, write_model_folder
+
+    recipe_dict = recipe.to_dict()
+    if recipe.backbone_weights:
+        recipe_dict["backbone_weights"] = Path(recipe.backbone_weights).name
+    config = {
+        "architecture": recipe.architecture,
+        "labels": list(train_ds.classes),
+        "preprocessing": default_preprocessing(recipe.architecture["input_size"], recipe.face_margin),
+        "emotionkit_version": __version__,
+        "training": {
+            "recipe": recipe_dict,
+            "train_images": len(train_ds),
+            "validation_images": len(val_ds),
+            "best_epoch": result.best_epoch,
+            "best_val_accuracy": result.best_val_accuracy,
+        },
+    }
+    write_model_folder(result.model, config, args.output)
+    print(json.dumps({"output": str(args.output), "best_epoch": result.best_epoch, "best_val_accuracy": result.best_val_accuracy}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,226 @@
+"""Training helpers on tiny data written by the tests: loaders, trainer (with resume), reports, CLIs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import TINY_ARCH, shared
+from emotionkit.labels import EMOTIONS
+from emotionkit.train.augment import build_augmentation
+from emotionkit.train.data import (
+    FaceDataset,
+    class_weights,
+    load_fer2013_csv,
+    load_fer2013_folder,
+    load_ferplus_votes,
+    load_image_folder,
+)
+
+
+def _face(label: int, seed: int) -> np.ndarray:
+    """A 48x48 synthetic 'face' whose pattern depends on the label, so a tiny model can learn it."""
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 40, (48, 48)).astype(np.uint8)
+    cv2.circle(img, (8 + 5 * label, 24), 6, 255, -1)
+    return img
+
+
+@pytest.fixture()
+def fer_folder(tmp_path: Path) -> Path:
+    root = tmp_path / "fer"
+    for split, sub, per_class in (("Training", "train", 6), ("PublicTest", "test", 2), ("PrivateTest", "test", 2)):
+        for li, name in enumerate(EMOTIONS):
+            folder = root / sub / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for k in range(per_class):
+                cv2.imwrite(str(folder / f"{split}_{li}{k:03d}.jpg"), _face(li, hash((split, li, k)) % 1000))
+    return root
+
+
+def test_fer_folder_loader_splits_by_prefix(fer_folder: Path) -> None:
+    train = load_fer2013_folder(fer_folder, "Training")
+    public = load_fer2013_folder(fer_folder, "PublicTest")
+    assert len(train) == 42 and len(public) == 14
+    assert isinstance(train.images, np.ndarray) and train.images.shape == (42, 48, 48)
+    assert train.counts() == {name: 6 for name in EMOTIONS}
+    assert all("PublicTest_" in p for p in public.paths)
+
+
+def test_fer_folder_loader_errors(fer_folder: Path, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="FER-2013 folder not found"):
+        load_fer2013_folder(tmp_path / "missing")
+    with pytest.raises(ValueError, match="unknown FER-2013 split"):
+        load_fer2013_folder(fer_folder, "Validation")
+    (fer_folder / "train" / "joy").mkdir()
+    with pytest.raises(ValueError, match="unknown class folder"):
+        load_fer2013_folder(fer_folder, "Training")
+    (fer_folder / "train" / "joy").rmdir()
+    (fer_folder / "train" / "sad" / "Training_bad.jpg").write_text("not a jpeg")
+    with pytest.raises(ValueError, match="Training_bad.jpg"):
+        load_fer2013_folder(fer_folder, "Training")
+
+
+def test_fer_csv_loader(tmp_path: Path) -> None:
+    path = tmp_path / "fer2013.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["emotion", "pixels", "Usage"])
+        for code in range(7):
+            writer.writerow([code, " ".join(["7"] * 2304), "Training"])
+        writer.writerow([3, " ".join(["9"] * 2304), "PrivateTest"])
+    train = load_fer2013_csv(path, "Training")
+    # CSV codes 0..6 are angry, disgust, fear, happy, sad, surprise, neutral
+    assert [EMOTIONS[i] for i in train.labels] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    assert load_fer2013_csv(path, "PrivateTest").images.shape == (1, 48, 48)
+    with path.open("a", newline="") as fh:
+        csv.writer(fh).writerow([1, "1 2 3", "Training"])
+    with pytest.raises(ValueError, match="data row 8 has 3 pixels"):
+        load_fer2013_csv(path, "Training")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="lacks the column"):
+        load_fer2013_csv(bad)
+
+
+def test_ferplus_votes_become_soft_labels(fer_folder: Path) -> None:
+    public = load_fer2013_folder(fer_folder, "PublicTest")
+    votes = fer_folder / "ferplus.csv"
+    cols = ["path", "split", "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF"]
+    with votes.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(cols)
+        first = "/".join(Path(public.paths[0]).parts[-3:])
+        writer.writerow([first, "PublicTest", 6, 4, 0, 0, 0, 0, 0, 0, 0, 0])
+    soft = load_ferplus_votes(public, votes).soft_labels
+    assert soft is not None
+    assert soft[0, EMOTIONS.index("neutral")] == pytest.approx(0.6)
+    assert soft[0, EMOTIONS.index("happy")] == pytest.approx(0.4)
+    assert soft[1, public.labels[1]] == 1.0  # no votes: one-hot of the FER-2013 label
+
+
+def test_real_ferplus_file_aligns_with_the_shared_data() -> None:
+    root = shared("data", "fer2013")
+    sample = load_fer2013_folder(root, "PrivateTest").subset(range(0, 3589, 97))
+    soft = load_ferplus_votes(sample, root / "ferplus.csv").soft_labels
+    assert soft is not None and np.allclose(soft.sum(1), 1.0)
+    assert (soft.max(1) < 1.0).any(), "real votes are spread over several classes"
+
+
+def test_image_folder_loader(tmp_path: Path) -> None:
+    for name in ("happy", "sad"):
+        (tmp_path / "me" / name).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "me" / name / "a.png"), np.zeros((60, 50), np.uint8))
+    ds = load_image_folder(tmp_path / "me")
+    assert ds.classes == EMOTIONS and sorted(EMOTIONS[i] for i in ds.labels) == ["happy", "sad"]
+    (tmp_path / "me" / "bored").mkdir()
+    with pytest.raises(ValueError, match="holds no image"):
+        load_image_folder(tmp_path / "me", classes=["happy", "sad", "bored"])
+    with pytest.raises(ValueError, match="unknown class folder"):
+        load_image_folder(tmp_path / "me", classes=["happy", "sad"])
+
+
+def test_class_weights_lift_rare_classes() -> None:
+    labels = np.array([0] * 90 + [1] * 10)
+    w = class_weights(labels, 3)
+    assert w[1] > w[0] and w[2] == 0.0
+    assert class_weights(labels, 2, power=0.0) == {0: 1.0, 1: 1.0}
+
+
+def test_augmentation_is_identity_at_inference_and_random_in_training() -> None:
+    aug = build_augmentation(seed=1)
+    x = np.random.default_rng(0).random((4, 48, 48, 1)).astype("float32")
+    np.testing.assert_allclose(np.asarray(aug(x, training=False)), x, atol=1e-6)
+    assert not np.allclose(np.asarray(aug(x, training=True)), x)
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        build_augmentation({"blur": 1.0})
+
+
+def test_train_resume_and_report(fer_folder: Path, tmp_path: Path) -> None:
+    from emotionkit import EmotionRecognizer
+    from emotionkit.model_files import default_preprocessing, write_model_folder
+    from emotionkit.train.evaluate import evaluate, save_report
+    from emotionkit.train.trainer import TrainConfig, train
+
+    train_ds = load_fer2013_folder(fer_folder, "Training")
+    val_ds = load_fer2013_folder(fer_folder, "PublicTest")
+    config = TrainConfig(architecture=dict(TINY_ARCH), batch_size=16, epochs=2, head_epochs=0, learning_rate=0.01)
+    run = tmp_path / "run"
+    first = train(config, train_ds, val_ds, run, verbose=0)
+    rows = [json.loads(x) for x in (run / "history.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [0, 1]
+    assert (run / "best.weights.h5").is_file() and 0.0 <= first.best_val_accuracy <= 1.0
+
+    # resume: a longer schedule continues from the backup instead of starting again
+    config.epochs = 3
+    second = train(config, train_ds, val_ds, run, verbose=0)
+    rows = [json.loads(x) for x in (run / "history.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [0, 1, 2]
+    assert len(second.history) == 3
+
+    folder = write_model_folder(
+        second.model,
+        {"architecture": TINY_ARCH, "labels": list(EMOTIONS), "preprocessing": default_preprocessing(48, 0.1)},
+        tmp_path / "model",
+    )
+    rec = EmotionRecognizer.from_pretrained(folder)
+    report = evaluate(rec, load_fer2013_folder(fer_folder, "PrivateTest"), name="PrivateTest")
+    assert report.images == 14 and len(report.confusion) == 7
+    assert sum(map(sum, report.confusion)) == 14
+    assert report.accuracy == pytest.approx(np.trace(np.array(report.confusion)) / 14)
+    tta = evaluate(rec, load_fer2013_folder(fer_folder, "PrivateTest"), flip_tta=True, name="PrivateTest")
+    written = save_report([report, tta], tmp_path / "report", history=second.history)
+    names = sorted(p.name for p in written)
+    assert names == ["confusion.png", "confusion_tta.png", "curves.png", "report.json", "report.md"]
+    assert cv2.imread(str(tmp_path / "report" / "curves.png")) is not None
+    assert "| happy |" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_two_stage_training_freezes_then_unfreezes_backbone(fer_folder: Path, tmp_path: Path) -> None:
+    from emotionkit.train.trainer import TrainConfig, train
+
+    arch = {"name": "mobilenetv2", "input_size": 48, "backbone_size": 32, "alpha": 0.35, "bn_momentum": 0.9}
+    config = TrainConfig(architecture=arch, batch_size=32, epochs=1, head_epochs=1)
+    ds = load_fer2013_folder(fer_folder, "Training")
+    result = train(config, ds, load_fer2013_folder(fer_folder, "PublicTest"), tmp_path / "run", verbose=0)
+    stages = [r["stage"] for r in result.history]
+    assert stages == ["head", "finetune"]
+    assert (tmp_path / "run" / "head.weights.h5").is_file()
+    assert result.model.get_layer("backbone").trainable
+
+
+def test_train_and_evaluate_clis(fer_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from emotionkit.train.cli import main as train_main
+    from emotionkit.train.evaluate import main as evaluate_main
+
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"architecture": TINY_ARCH, "epochs": 1, "head_epochs": 0, "batch_size": 16}))
+    out = tmp_path / "model"
+    assert train_main(["--recipe", str(recipe), "--data", str(fer_folder), "--run-dir", str(tmp_path / "r"), "--output", str(out), "--verbose", "0"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["labels"] == list(EMOTIONS) and config["training"]["train_images"] == 42
+    assert evaluate_main([str(out), str(fer_folder), "--split", "PrivateTest", "--tta", "--output", str(tmp_path / "rep")]) == 0
+    printed = capsys.readouterr().out
+    assert "accuracy (7 classes)" in printed and "flip TTA" in printed
+    assert train_main(["--recipe", "nope", "--output", str(out)]) == 2
+    assert evaluate_main([str(out), str(tmp_path / "missing")]) == 2
+
+
+def test_default_recipe_is_valid() -> None:
+    from emotionkit.train.cli import resolve_recipe
+    from emotionkit.train.trainer import TrainConfig
+
+    recipe = TrainConfig.from_file(resolve_recipe("default"))
+    assert recipe.architecture["name"] == "mobilenetv2" and recipe.head_epochs > 0
+    assert (shared("weights") / recipe.backbone_weights).is_file()  # type: ignore[operator]
+
+
+def test_subset_and_counts_keep_alignment() -> None:
+    ds = FaceDataset([np.zeros((3, 3), np.uint8), np.ones((4, 4), np.uint8)], np.array([1, 0]), ("a", "b"), ["x", "y"])
+    sub = ds.subset([1])
+    assert sub.paths == ["y"] and sub.labels.tolist() == [0] and sub.images[0].shape == (4, 4)

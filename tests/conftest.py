@@ -33,10 +33,10 @@ def shared(*parts: str) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised tiny convnet saved as a model folder."""
+    import keras
+
     from emotionkit.model_files import default_preprocessing, write_model_folder
     from emotionkit.models import build_model
-
-    import keras
 
     keras.utils.set_random_seed(0)
     model = build_model(TINY_ARCH, len(EMOTIONS))

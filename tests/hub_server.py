@@ -51,10 +51,10 @@ class FakeHub:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def do_HEAD(self) -> None:  # noqa: N802 (http.server naming)
+            def do_HEAD(self) -> None:
                 self._answer(body=False)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._answer(body=True)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -68,7 +68,9 @@ def run_client(code: str, hf_home: Path, endpoint: str, offline: bool = False) -
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def test_download_then_cache_with_server_stopped_then_offline(hub, tiny_recognizer: EmotionRecognizer, tmp_path: Path) -> None:
+def test_download_then_cache_with_server_stopped_then_offline(
+    hub, tiny_recognizer: EmotionRecognizer, tmp_path: Path
+) -> None:
     server, folder = hub
     home = tmp_path / "hf"
     first = run_client(f"print(json.dumps(attempt(lambda: resolve_model({REPO!r}))))", home, server.url)
@@ -92,14 +94,18 @@ def test_download_then_cache_with_server_stopped_then_offline(hub, tiny_recogniz
 
 def test_offline_and_not_cached_is_a_clear_error(hub, tmp_path: Path) -> None:
     server, _ = hub
-    out = run_client(f"print(json.dumps(attempt(lambda: resolve_model({REPO!r}))))", tmp_path / "empty", server.url, offline=True)
+    out = run_client(
+        f"print(json.dumps(attempt(lambda: resolve_model({REPO!r}))))", tmp_path / "empty", server.url, offline=True
+    )
     assert out["error"] == "ModelNotFoundError"
     assert "not in the local cache" in out["message"] and "local folder" in out["message"]
 
 
 def test_revision_is_honoured(hub, tmp_path: Path) -> None:
     server, _ = hub
-    out = run_client(f"print(json.dumps(attempt(lambda: resolve_model({REPO!r}, revision='v1'))))", tmp_path / "hf", server.url)
+    out = run_client(
+        f"print(json.dumps(attempt(lambda: resolve_model({REPO!r}, revision='v1'))))", tmp_path / "hf", server.url
+    )
     assert (Path(out["ok"]) / "README.md").read_text() == "# version one\n"
     missing = run_client(
         f"print(json.dumps(attempt(lambda: resolve_model({REPO!r}, revision='nope'))))", tmp_path / "hf", server.url
@@ -110,7 +116,8 @@ def test_revision_is_honoured(hub, tmp_path: Path) -> None:
 def test_404s_name_what_is_missing(hub, tmp_path: Path) -> None:
     server, _ = hub
     code = """
-    print(json.dumps([attempt(lambda: resolve_model("acme/unknown")), attempt(lambda: resolve_model("acme/no-weights"))]))
+    unknown = attempt(lambda: resolve_model("acme/unknown"))
+    print(json.dumps([unknown, attempt(lambda: resolve_model("acme/no-weights"))]))
     """
     unknown, no_weights = run_client(code, tmp_path / "hf", server.url)  # type: ignore[misc]
     assert unknown["error"] == "ModelNotFoundError" and "acme/unknown" in unknown["message"]

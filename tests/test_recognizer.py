@@ -11,7 +11,9 @@ from conftest import ASTRONAUT
 from emotionkit import EMOTIONS, FIVE_CLASSES, EmotionRecognizer, FacePrediction, annotate
 
 
-def test_predict_on_path_array_rgb_and_grey_agree(tiny_recognizer: EmotionRecognizer, astronaut_bgr: np.ndarray) -> None:
+def test_predict_on_path_array_rgb_and_grey_agree(
+    tiny_recognizer: EmotionRecognizer, astronaut_bgr: np.ndarray
+) -> None:
     from_path = tiny_recognizer.predict(ASTRONAUT)
     from_str = tiny_recognizer.predict(str(ASTRONAUT))
     from_bgr = tiny_recognizer.predict(astronaut_bgr)
@@ -167,7 +169,9 @@ def test_annotate_returns_a_new_image(tiny_recognizer: EmotionRecognizer, astron
     assert grey.shape == (512, 512, 3)
 
 
-def test_push_to_hub_uploads_a_saved_folder(tiny_recognizer: EmotionRecognizer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_push_to_hub_uploads_a_saved_folder(
+    tiny_recognizer: EmotionRecognizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import huggingface_hub
 
     calls: dict[str, object] = {}

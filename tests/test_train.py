@@ -91,7 +91,20 @@ def test_fer_csv_loader(tmp_path: Path) -> None:
 def test_ferplus_votes_become_soft_labels(fer_folder: Path) -> None:
     public = load_fer2013_folder(fer_folder, "PublicTest")
     votes = fer_folder / "ferplus.csv"
-    cols = ["path", "split", "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF"]
+    cols = [
+        "path",
+        "split",
+        "neutral",
+        "happiness",
+        "surprise",
+        "sadness",
+        "anger",
+        "disgust",
+        "fear",
+        "contempt",
+        "unknown",
+        "NF",
+    ]
     with votes.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(cols)
@@ -201,10 +214,29 @@ def test_train_and_evaluate_clis(fer_folder: Path, tmp_path: Path, capsys: pytes
     recipe = tmp_path / "recipe.json"
     recipe.write_text(json.dumps({"architecture": TINY_ARCH, "epochs": 1, "head_epochs": 0, "batch_size": 16}))
     out = tmp_path / "model"
-    assert train_main(["--recipe", str(recipe), "--data", str(fer_folder), "--run-dir", str(tmp_path / "r"), "--output", str(out), "--verbose", "0"]) == 0
+    assert (
+        train_main(
+            [
+                "--recipe",
+                str(recipe),
+                "--data",
+                str(fer_folder),
+                "--run-dir",
+                str(tmp_path / "r"),
+                "--output",
+                str(out),
+                "--verbose",
+                "0",
+            ]
+        )
+        == 0
+    )
     config = json.loads((out / "config.json").read_text())
     assert config["labels"] == list(EMOTIONS) and config["training"]["train_images"] == 42
-    assert evaluate_main([str(out), str(fer_folder), "--split", "PrivateTest", "--tta", "--output", str(tmp_path / "rep")]) == 0
+    assert (
+        evaluate_main([str(out), str(fer_folder), "--split", "PrivateTest", "--tta", "--output", str(tmp_path / "rep")])
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "accuracy (7 classes)" in printed and "flip TTA" in printed
     assert train_main(["--recipe", "nope", "--output", str(out)]) == 2

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from importlib import resources
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["main", "sample_image"]
+
+
+def sample_image() -> Path:
+    """Return the path of the bundled sample photo (a public-domain portrait, NASA).
+
+    Returns:
+        Path of a 256x256 JPEG inside the installed package.
+
+    Examples:
+        >>> sample_image().name
+        'sample.jpg'
+    """
+    return Path(str(resources.files("emotionkit") / "assets" / "sample.jpg"))
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -62,12 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("predict", help="detect faces in images and print their emotions")
-    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("images", nargs="*", help="image files")
+    p.add_argument("--sample", action="store_true", help="also predict on the bundled sample photo")
     p.add_argument("--json", action="store_true", help="one JSON object per image")
     p.add_argument("--model", default=None, help="preset name, model folder or Hub repo id (default: bundled)")
     p.add_argument("--annotate", metavar="OUT.png", help="write the image with boxes and labels drawn")
     p.add_argument("--five", action="store_true", help="restrict to angry, happy, neutral, sad, surprise")
     args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
     if args.version:
         from emotionkit import __version__
 
@@ -76,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command != "predict":
         parser.print_help()
         return 2
+    if args.sample:
+        args.images.append(str(sample_image()))
+    if not args.images:
+        parser.error("give image files, or --sample for the bundled sample photo")
     try:
         return _predict(args)
     except (FileNotFoundError, ValueError, ImportError) as exc:

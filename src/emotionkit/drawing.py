@@ -93,5 +93,11 @@ def _draw_bars(canvas: np.ndarray, face: FacePrediction, x: int, y: int, scale: 
         fill = _rgb(EMOTION_COLORS.get(name, (0, 255, 0)), order)
         cv2.rectangle(canvas, (x, top), (x + int(width * p), top + row - 2), fill, -1)
         cv2.putText(
-            canvas, f"{name[:3]} {p:.2f}", (x + 2, top + row - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.35 * scale, (255, 255, 255), 1
+            canvas,
+            f"{name[:3]} {p:.2f}",
+            (x + 2, top + row - 4),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.35 * scale,
+            (255, 255, 255),
+            1,
         )

@@ -136,7 +136,9 @@ def resolve_model(
     if name_or_path is None:
         name_or_path = DEFAULT_PRESET
     if not isinstance(name_or_path, (str, Path)):
-        raise TypeError(f"model must be a str, a path or None, got {type(name_or_path).__name__}; accepted: {_accepted()}")
+        raise TypeError(
+            f"model must be a str, a path or None, got {type(name_or_path).__name__}; accepted: {_accepted()}"
+        )
     text = str(name_or_path)
     preset = PRESETS.get(text)
     if preset is not None and preset.bundled:
@@ -208,3 +210,17 @@ def _download(
         folder = Path(path).parent
     assert folder is not None
     return folder
+
+
+_register(
+    Preset(
+        name=DEFAULT_PRESET,
+        description="MobileNetV2 (alpha 0.35, 96 px) trained on FER-2013; bundled in the wheel",
+        bundled="fer2013-mobilenetv2",
+        repo_id="emotionkit/fer2013-mobilenetv2",
+        sha256={
+            "config.json": "07096bd45d8c2a57c727ed43222f8c2f8a51df53f28ca08973bfa5b16b5d48be",
+            "model.weights.h5": "e380cc4143434a6be34b56221ba8c7efbcb1349aa1786b8c77f27c4feb622e09",
+        },
+    )
+)

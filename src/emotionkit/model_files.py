@@ -11,7 +11,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CONFIG_NAME", "WEIGHTS_NAME", "CARD_NAME", "FORMAT_VERSION", "read_config", "write_config", "default_preprocessing", "write_model_folder"]
+__all__ = [
+    "CONFIG_NAME",
+    "WEIGHTS_NAME",
+    "CARD_NAME",
+    "FORMAT_VERSION",
+    "read_config",
+    "write_config",
+    "default_preprocessing",
+    "write_model_folder",
+]
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.weights.h5"
@@ -40,9 +49,7 @@ def read_config(folder: str | Path) -> dict[str, Any]:
     path = folder / CONFIG_NAME
     for needed in (path, folder / WEIGHTS_NAME):
         if not needed.is_file():
-            raise FileNotFoundError(
-                f"{needed} not found; a model folder holds {CONFIG_NAME} and {WEIGHTS_NAME}"
-            )
+            raise FileNotFoundError(f"{needed} not found; a model folder holds {CONFIG_NAME} and {WEIGHTS_NAME}")
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -99,7 +106,6 @@ def default_preprocessing(input_size: int, face_margin: float) -> dict[str, Any]
         'gray'
     """
     return {"input_size": int(input_size), "color": "gray", "scale": [0.0, 1.0], "face_margin": float(face_margin)}
-
 
 
 def write_model_folder(model: Any, config: dict[str, Any], folder: str | Path) -> Path:

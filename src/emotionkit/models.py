@@ -20,12 +20,10 @@ from typing import Any
 import keras
 from keras import layers
 
-__all__ = ["ARCHITECTURES", "build_model", "default_architecture_config"]
+__all__ = ["ARCHITECTURES", "PrototypeBlend", "build_model", "default_architecture_config", "feature_model"]
 
 
-def _build_mobilenetv2(
-    cfg: Mapping[str, Any], num_classes: int, backbone_weights: str | None
-) -> keras.Model:
+def _build_mobilenetv2(cfg: Mapping[str, Any], num_classes: int, backbone_weights: str | None) -> keras.Model:
     size = int(cfg["input_size"])
     backbone_size = int(cfg.get("backbone_size", size))
     inputs = keras.Input((size, size, 1), name="faces")
@@ -63,9 +61,7 @@ def _conv_bn(x: Any, filters: int, stride: int, name: str, separable: bool) -> A
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
-def _build_convnet(
-    cfg: Mapping[str, Any], num_classes: int, backbone_weights: str | None
-) -> keras.Model:
+def _build_convnet(cfg: Mapping[str, Any], num_classes: int, backbone_weights: str | None) -> keras.Model:
     """A compact VGG-style network for 48x48 grey faces, trained from scratch."""
     if backbone_weights is not None:
         raise ValueError("the 'convnet' architecture has no pretrained backbone weights")
@@ -94,10 +90,115 @@ def _head(inputs: Any, features: Any, cfg: Mapping[str, Any], num_classes: int, 
     return keras.Model(inputs, outputs, name=name)
 
 
+@keras.saving.register_keras_serializable(package="emotionkit")
+class PrototypeBlend(layers.Layer):
+    """Blends base probabilities with a nearest-prototype classifier, gated by similarity to a person's faces.
+
+    All weights are fixed (non-trainable) and written by
+    :func:`emotionkit.personalize.personalize`. For a face with L2-normalised
+    features ``f``: ``s_c = max cos(f, p)`` over the prototypes ``p`` of class
+    ``c``; ``q = softmax(s / temperature)`` over classes that have prototypes,
+    scaled to the base probability mass of those classes (classes without
+    prototypes keep their base probability); the gate
+    ``g = sigmoid(sharpness * (max_c s_c - threshold))`` is near 1 only for faces
+    close to the person's examples, so other people keep the base output:
+    ``out = (1 - strength * g) * base + strength * g * q``.
+
+    Args:
+        num_prototypes: Number of stored example faces.
+        feature_dim: Length of the feature vectors.
+        num_classes: Number of classes.
+    """
+
+    def __init__(self, num_prototypes: int, feature_dim: int, num_classes: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.num_prototypes = int(num_prototypes)
+        self.feature_dim = int(feature_dim)
+        self.num_classes = int(num_classes)
+
+    def build(self, input_shape: Any) -> None:
+        def fixed(name: str, shape: tuple[int, ...], value: float = 0.0) -> Any:
+            return self.add_weight(
+                name=name, shape=shape, initializer=keras.initializers.Constant(value), trainable=False
+            )
+
+        self.prototypes = fixed("prototypes", (self.num_prototypes, self.feature_dim))
+        self.prototype_labels = fixed("prototype_labels", (self.num_prototypes, self.num_classes))
+        self.threshold = fixed("threshold", (), 1.0)
+        self.sharpness = fixed("sharpness", (), 40.0)
+        self.temperature = fixed("temperature", (), 0.05)
+        self.strength = fixed("strength", (), 0.0)
+
+    def call(self, inputs: Any) -> Any:
+        from keras import ops
+
+        features, base = inputs
+        f = features / (ops.norm(features, axis=-1, keepdims=True) + 1e-8)
+        protos = self.prototypes / (ops.norm(self.prototypes, axis=-1, keepdims=True) + 1e-8)
+        sims = ops.matmul(f, ops.transpose(protos))  # (N, M)
+        labels = self.prototype_labels  # (M, C) one-hot
+        masked = ops.expand_dims(sims, -1) * labels - 4.0 * (1.0 - labels)  # cos >= -1, so -4 never wins
+        per_class = ops.max(masked, axis=1)  # (N, C)
+        has_proto = ops.cast(ops.max(labels, axis=0) > 0, base.dtype)  # (C,)
+        logits = per_class / self.temperature - 1e4 * (1.0 - has_proto)
+        proto = ops.softmax(logits, axis=-1)
+        covered = ops.sum(base * has_proto, axis=-1, keepdims=True)
+        blended = proto * covered + base * (1.0 - has_proto)
+        nearest = ops.max(per_class - 4.0 * (1.0 - has_proto), axis=-1, keepdims=True)
+        gate = ops.sigmoid(self.sharpness * (nearest - self.threshold)) * self.strength
+        return (1.0 - gate) * base + gate * blended
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "num_prototypes": self.num_prototypes,
+            "feature_dim": self.feature_dim,
+            "num_classes": self.num_classes,
+        }
+
+
+def feature_model(model: keras.Model) -> keras.Model:
+    """Return a model mapping faces to the features the classifier head sees (shares weights).
+
+    Args:
+        model: A model built by :func:`build_model` (any registered architecture).
+
+    Returns:
+        A Keras model ``faces -> (N, D)`` features.
+
+    Raises:
+        ValueError: If the model has no ``head_dropout`` layer (not built here).
+
+    Examples:
+        >>> m = build_model({"name": "convnet", "input_size": 48, "widths": [8, 16]}, 7)
+        >>> feature_model(m).output_shape
+        (None, 16)
+    """
+    if any(layer.name == "base_with_features" for layer in model.layers):
+        both = model.get_layer("base_with_features")
+        return keras.Model(both.inputs, both.outputs[0], name="features")
+    try:
+        head = model.get_layer("head_dropout")
+    except ValueError:
+        raise ValueError(f"model {model.name!r} has no 'head_dropout' layer; build it with emotionkit.models") from None
+    return keras.Model(model.inputs, head.input, name="features")
+
+
+def _build_personalized(cfg: Mapping[str, Any], num_classes: int, backbone_weights: str | None) -> keras.Model:
+    base = build_model(cfg["base"], num_classes, backbone_weights)
+    base.name = "base"
+    both = keras.Model(base.inputs, [base.get_layer("head_dropout").input, base.output], name="base_with_features")
+    inputs = keras.Input(base.input_shape[1:], name="faces")
+    features, probs = both(inputs)  # one pass through the backbone
+    blend = PrototypeBlend(int(cfg["num_prototypes"]), int(features.shape[-1]), num_classes, name="personal")
+    return keras.Model(inputs, blend([features, probs]), name="personalized")
+
+
 #: Architecture name -> builder ``(config, num_classes, backbone_weights) -> keras.Model``.
 ARCHITECTURES: dict[str, Callable[[Mapping[str, Any], int, str | None], keras.Model]] = {
     "mobilenetv2": _build_mobilenetv2,
     "convnet": _build_convnet,
+    "personalized": _build_personalized,
 }
 
 
@@ -126,9 +227,7 @@ def default_architecture_config(name: str) -> dict[str, Any]:
     return {"name": name, **defaults[name]}
 
 
-def build_model(
-    architecture: Mapping[str, Any], num_classes: int, backbone_weights: str | None = None
-) -> keras.Model:
+def build_model(architecture: Mapping[str, Any], num_classes: int, backbone_weights: str | None = None) -> keras.Model:
     """Build a classifier from an architecture config.
 
     Args:

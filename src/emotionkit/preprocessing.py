@@ -20,10 +20,7 @@ __all__ = ["ColorOrder", "check_image", "to_gray", "crop_face", "prepare_faces"]
 
 ColorOrder = Literal["bgr", "rgb"]
 
-_ACCEPTED = (
-    "a numpy array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), "
-    "dtype uint8, or float in [0, 1]"
-)
+_ACCEPTED = "a numpy array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), dtype uint8, or float in [0, 1]"
 
 
 def check_image(image: object, name: str = "image") -> np.ndarray:
@@ -156,9 +153,7 @@ def crop_face(
     return cv2.warpAffine(gray, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def prepare_faces(
-    faces: Sequence[np.ndarray] | np.ndarray, size: int, color: ColorOrder = "bgr"
-) -> np.ndarray:
+def prepare_faces(faces: Sequence[np.ndarray] | np.ndarray, size: int, color: ColorOrder = "bgr") -> np.ndarray:
     """Turn face crops into the model's input batch: grey, ``size`` x ``size``, ``float32`` in [0, 1].
 
     Args:
@@ -180,16 +175,13 @@ def prepare_faces(
     """
     if isinstance(faces, np.ndarray):
         if faces.ndim not in (3, 4):
-            raise ValueError(
-                f"a batch of faces must have shape (N, H, W) or (N, H, W, C), got {faces.shape}"
-            )
+            raise ValueError(f"a batch of faces must have shape (N, H, W) or (N, H, W, C), got {faces.shape}")
         items: Sequence[np.ndarray] = list(faces)
     elif isinstance(faces, (list, tuple)):
         items = faces
     else:
         raise TypeError(
-            f"faces has type {type(faces).__name__}; expected an (N, H, W[, C]) array "
-            "or a list of face crops"
+            f"faces has type {type(faces).__name__}; expected an (N, H, W[, C]) array or a list of face crops"
         )
     if len(items) == 0:
         raise ValueError("no faces were given (an empty batch)")

@@ -341,7 +341,9 @@ class EmotionRecognizer:
         ]
 
     @overload
-    def predict(self, images: ImageInput, *, color: ColorOrder = "bgr", max_faces: int | None = None) -> list[FacePrediction]: ...
+    def predict(  # type: ignore[overload-overlap]
+        self, images: ImageInput, *, color: ColorOrder = "bgr", max_faces: int | None = None
+    ) -> list[FacePrediction]: ...
 
     @overload
     def predict(
@@ -387,7 +389,7 @@ class EmotionRecognizer:
             raise TypeError("images is None; expected a file path, an image array, or a list of those")
         if single:
             batch_inputs: Sequence[Any] = [images]
-        elif isinstance(images, (list, tuple)) or isinstance(images, np.ndarray):
+        elif isinstance(images, (list, tuple, np.ndarray)):
             batch_inputs = list(images)
         else:
             raise TypeError(
@@ -465,9 +467,7 @@ class EmotionRecognizer:
         api.create_repo(repo_id, private=private, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
             self.save_pretrained(tmp)
-            info = api.upload_folder(
-                repo_id=repo_id, folder_path=tmp, revision=revision, commit_message=commit_message
-            )
+            info = api.upload_folder(repo_id=repo_id, folder_path=tmp, revision=revision, commit_message=commit_message)
         return str(getattr(info, "commit_url", info))
 
     def personalize(self, images: Any, labels: Sequence[str] | None = None, **kwargs: Any) -> EmotionRecognizer:
@@ -490,7 +490,9 @@ class EmotionRecognizer:
 
     def __repr__(self) -> str:
         arch = self._config.get("architecture", {}).get("name", "?")
-        return f"EmotionRecognizer(architecture={arch!r}, labels={self._classes}, source={self._config.get('source')!r})"
+        return (
+            f"EmotionRecognizer(architecture={arch!r}, labels={self._classes}, source={self._config.get('source')!r})"
+        )
 
 
 def _load_weights(folder: Path, config: dict[str, Any]) -> Any:

@@ -7,10 +7,11 @@ tracked across frames and their probabilities smoothed over time.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -145,11 +146,13 @@ class FaceTracker:
         for i, face in enumerate(faces):
             names = list(face.probabilities)
             probs = np.array([face.probabilities[n] for n in names])
-            tid = assigned.get(i)
-            if tid is None:
+            matched = assigned.get(i)
+            if matched is None:
                 tid = self._next_id
                 self._next_id += 1
-            elif self.smoothing:
+            else:
+                tid = matched
+            if matched is not None and self.smoothing:
                 probs = self.smoothing * self._tracks[tid]["probs"] + (1.0 - self.smoothing) * probs
             self._tracks[tid] = {"box": face.box, "probs": probs, "age": 0}
             best = int(np.argmax(probs))
@@ -262,7 +265,7 @@ class Stream:
         live = self._open(source)
         self.realtime = live if realtime is None else realtime
         self._reader: _LatestFrameReader | None = None
-        self._iterator: Iterator[FrameResult] | None = None
+        self._iterator: Generator[FrameResult, None, None] | None = None
         self.closed = False
 
     def _open(self, source: Any) -> bool:
@@ -318,7 +321,7 @@ class Stream:
             ok, frame = _safe_read(self._capture)
             if not ok:
                 failures += 1
-                if self._frames is None and self.source_fps is not None or failures > self.max_retries:
+                if (self._frames is None and self.source_fps is not None) or failures > self.max_retries:
                     return  # end of a file (or a source that keeps failing)
                 time.sleep(self.retry_delay)
                 continue
@@ -326,7 +329,7 @@ class Stream:
             yield index, frame
             index += 1
 
-    def _run(self) -> Iterator[FrameResult]:
+    def _run(self) -> Generator[FrameResult, None, None]:
         start = time.perf_counter()
         fps = 0.0
         previous = -1
@@ -342,10 +345,7 @@ class Stream:
                 rate = 1.0 / max(now - last_time, 1e-6)
                 fps = rate if fps == 0.0 else 0.9 * fps + 0.1 * rate
                 last_time = now
-                if self.source_fps and not self.realtime:
-                    timestamp = index / self.source_fps
-                else:
-                    timestamp = now - start
+                timestamp = index / self.source_fps if self.source_fps and not self.realtime else now - start
                 yield FrameResult(index, timestamp, image, faces, fps, skipped=index - previous - 1)
                 previous = index
         finally:
@@ -369,10 +369,8 @@ class Stream:
         if self._reader is not None:
             self._reader.stop()
         if self._capture is not None and callable(getattr(self._capture, "release", None)):
-            try:
+            with contextlib.suppress(cv2.error, OSError, RuntimeError):
                 self._capture.release()
-            except (cv2.error, OSError, RuntimeError):
-                pass
         close = getattr(self._frames, "close", None)
         if callable(close):
             close()
@@ -388,10 +386,8 @@ class Stream:
         self.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # never raise from a finaliser
             self.close()
-        except Exception:  # never raise from a finaliser
-            pass
 
 
 def stream(

@@ -103,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     train_ds = _subsample(train_ds, args.limit, recipe.seed)
     print(f"training on {len(train_ds)} images {train_ds.counts()}, validating on {len(val_ds)}", flush=True)
-    result = train(recipe, train_ds, val_ds, args.run_dir, verbose=int(args.verbose) if args.verbose.isdigit() else "auto")
+    result = train(
+        recipe, train_ds, val_ds, args.run_dir, verbose=int(args.verbose) if args.verbose.isdigit() else "auto"
+    )
 
     from emotionkit import __version__
     from emotionkit.model_files import default_preprocessing, write_model_folder
@@ -125,7 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     write_model_folder(result.model, config, args.output)
-    print(json.dumps({"output": str(args.output), "best_epoch": result.best_epoch, "best_val_accuracy": result.best_val_accuracy}))
+    print(
+        json.dumps(
+            {"output": str(args.output), "best_epoch": result.best_epoch, "best_val_accuracy": result.best_val_accuracy}
+        )
+    )
     return 0
 
 

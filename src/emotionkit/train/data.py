@@ -156,9 +156,7 @@ def load_fer2013_folder(root: str | Path, split: str = "Training") -> FaceDatase
     images, labels, paths = [], [], []
     for class_dir in sorted(p for p in sub.iterdir() if p.is_dir()):
         if class_dir.name not in EMOTIONS:
-            raise ValueError(
-                f"unknown class folder {class_dir} ; expected folders named {', '.join(EMOTIONS)}"
-            )
+            raise ValueError(f"unknown class folder {class_dir} ; expected folders named {', '.join(EMOTIONS)}")
         label = EMOTIONS.index(class_dir.name)
         for path in sorted(class_dir.glob(f"{split}_*")):
             images.append(_read_gray(path))

@@ -185,7 +185,15 @@ def _plot_confusion(report: EvaluationReport, path: Path) -> None:
     ax.set_yticks(range(len(report.classes)), report.classes)
     for i in range(len(report.classes)):
         for j in range(len(report.classes)):
-            ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=7, color="white" if norm[i, j] > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                f"{norm[i, j]:.2f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if norm[i, j] > 0.5 else "black",
+            )
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"{report.dataset}: accuracy {report.accuracy:.1%}")

@@ -138,7 +138,7 @@ class _EpochRecorder(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = dict(logs or {})
         lr = self.model.optimizer.learning_rate
-        row = {"stage": self.stage, "epoch": epoch, **{k: float(v) for k, v in logs.items()}}
+        row: dict[str, Any] = {"stage": self.stage, "epoch": epoch, **{k: float(v) for k, v in logs.items()}}
         row["learning_rate"] = float(np.asarray(lr))
         with self.history_path.open("a") as fh:
             fh.write(json.dumps(row) + "\n")
@@ -265,5 +265,7 @@ def train(
         classifier.load_weights(str(recorder.best_path))
     history = _read_history(run_dir / "history.jsonl")
     finetune = [row for row in history if row["stage"] == "finetune" and "val_accuracy" in row]
-    best = max(finetune, key=lambda row: row["val_accuracy"]) if finetune else {"epoch": -1, "val_accuracy": float("nan")}
+    best = (
+        max(finetune, key=lambda row: row["val_accuracy"]) if finetune else {"epoch": -1, "val_accuracy": float("nan")}
+    )
     return TrainResult(classifier, history, int(best["epoch"]), float(best["val_accuracy"]))

@@ -1,0 +1,76 @@
+"""Inference speed of the public API on this machine; prints a Markdown table.
+
+    KERAS_BACKEND=tensorflow python benchmarks/speed.py [--model NAME_OR_PATH]
+
+Measures, warm, through ``EmotionRecognizer``: one face with ``predict_faces``
+(p50/p90 latency), batched ``predict_faces`` throughput, ``predict`` on a
+640x360 frame with one face (detection + classification), and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import time
+
+import cv2
+import numpy as np
+
+from emotionkit import EmotionRecognizer
+from emotionkit.cli import sample_image
+
+
+def timed(fn, repeats: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return np.array(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--repeats", type=int, default=300)
+    parser.add_argument("--faces", type=int, default=4096, help="faces in the batched measurement")
+    args = parser.parse_args()
+
+    import keras
+
+    rec = EmotionRecognizer.from_pretrained(args.model)
+    rng = np.random.default_rng(0)
+    one = rng.integers(0, 255, (1, 48, 48), dtype=np.uint8)
+    many = rng.integers(0, 255, (args.faces, 48, 48), dtype=np.uint8)
+    photo = cv2.imread(str(sample_image()))
+    frame = np.zeros((360, 640, 3), np.uint8)
+    frame[52:308, 192:448] = photo
+
+    for _ in range(20):  # warm-up: compile and fill caches
+        rec.predict_faces(one)
+    rec.predict_faces(many[:512])
+    rec.predict(frame)
+
+    single = timed(lambda: rec.predict_faces(one), args.repeats) * 1000
+    batch_s = min(timed(lambda: rec.predict_faces(many), 3))
+    frame_ms = timed(lambda: rec.predict(frame), 100) * 1000
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    print(
+        f"backend: {keras.backend.backend()} (keras {keras.__version__}); "
+        f"CPU: {os.cpu_count()} cores, {platform.processor() or platform.machine()}"
+    )
+    print(f"model: {args.model or 'bundled default'}; architecture: {rec.config['architecture']['name']}\n")
+    print("| measurement | value |")
+    print("|---|---|")
+    print(f"| predict_faces, 1 face, p50 latency | {np.percentile(single, 50):.2f} ms |")
+    print(f"| predict_faces, 1 face, p90 latency | {np.percentile(single, 90):.2f} ms |")
+    print(f"| predict_faces, batch of {args.faces}, throughput | {args.faces / batch_s:,.0f} faces/s |")
+    print(f"| predict on a 640x360 frame with 1 face (detect + classify), p50 | {np.percentile(frame_ms, 50):.2f} ms |")
+    print(f"| peak RSS of this process | {rss_mb:,.0f} MB |")
+
+
+if __name__ == "__main__":
+    main()

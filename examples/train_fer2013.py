@@ -1,0 +1,48 @@
+"""Train a model on FER-2013 with the training helpers (pip install "emotionkit[train]").
+
+    python examples/train_fer2013.py --data ../shared/data/fer2013 --out my-fer-model [--limit 2000 --epochs 2]
+
+The full default recipe (what trained the bundled model) is
+``emotionkit-train --recipe default --output my-model``.
+"""
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from emotionkit import EmotionRecognizer
+from emotionkit.model_files import default_preprocessing, write_model_folder
+from emotionkit.train.data import load_fer2013_folder
+from emotionkit.train.evaluate import evaluate
+from emotionkit.train.trainer import TrainConfig, train
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--data", type=Path, required=True)
+parser.add_argument("--out", type=Path, default=Path("my-fer-model"))
+parser.add_argument("--limit", type=int, default=0, help="train on a random subset (smoke test)")
+parser.add_argument("--epochs", type=int, default=20)
+args = parser.parse_args()
+
+# --8<-- [start:train]
+train_data = load_fer2013_folder(args.data, "Training")
+val_data = load_fer2013_folder(args.data, "PublicTest")  # model selection only; PrivateTest is for the report
+if args.limit:
+    train_data = train_data.subset(np.random.default_rng(0).choice(len(train_data), args.limit, replace=False))
+config = TrainConfig(
+    architecture={"name": "convnet", "input_size": 48, "widths": [32, 64, 128], "dropout": 0.3},
+    epochs=args.epochs,
+    batch_size=64,
+)
+result = train(config, train_data, val_data, run_dir=args.out / "run")  # resumable: rerun to continue
+model_config = {
+    "architecture": config.architecture,
+    "labels": list(train_data.classes),
+    "preprocessing": default_preprocessing(48, face_margin=0.09),
+}
+write_model_folder(result.model, model_config, args.out)
+
+rec = EmotionRecognizer.from_pretrained(args.out)
+report = evaluate(rec, load_fer2013_folder(args.data, "PrivateTest"), name="PrivateTest")
+print(report.to_markdown())
+# --8<-- [end:train]

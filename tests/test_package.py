@@ -1,0 +1,54 @@
+"""The import surface: __all__, lazy Keras import, helpful errors without a backend, packaging files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import emotionkit
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_all_names_exist_and_are_documented() -> None:
+    import inspect
+
+    assert len(emotionkit.__all__) == len(set(emotionkit.__all__))
+    api = (ROOT / "docs" / "api.md").read_text()
+    for name in emotionkit.__all__:
+        obj = getattr(emotionkit, name)
+        if not (inspect.isclass(obj) or inspect.isfunction(obj)):
+            continue
+        assert obj.__doc__, f"{name} has no docstring"
+        if inspect.isfunction(obj):
+            assert "Examples:" in obj.__doc__, f"{name} has no example"
+        module = obj.__module__
+        assert f"::: emotionkit.{name}" in api or f"::: {module}" in api, f"{name} is not in docs/api.md"
+    assert emotionkit.__version__.count(".") == 2
+    assert (Path(emotionkit.__file__).parent / "py.typed").is_file()
+
+
+def test_import_does_not_import_keras() -> None:
+    code = "import sys, emotionkit; print('keras' in sys.modules, 'tensorflow' in sys.modules, 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False False False"
+
+
+def test_missing_backend_names_the_extras() -> None:
+    code = (
+        "import sys; sys.modules['keras'] = None\n"
+        "from emotionkit import EmotionRecognizer\n"
+        "try:\n    EmotionRecognizer.from_pretrained()\n"
+        "except ImportError as exc:\n    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "pip install 'emotionkit[tensorflow]'" in out and "emotionkit[torch]" in out
+
+
+def test_backend_is_chosen_after_import() -> None:
+    code = (
+        "import os, emotionkit\nos.environ['KERAS_BACKEND'] = 'torch'\nimport keras; print(keras.backend.backend())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "torch"

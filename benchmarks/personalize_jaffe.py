@@ -43,8 +43,7 @@ def main() -> None:
 
     base = EmotionRecognizer.from_pretrained(args.model)
     fer = load_fer2013_folder(args.data / "fer2013", "PrivateTest")
-    if args.fer_limit:
-        fer = fer.subset(np.sort(np.random.default_rng(0).choice(len(fer), args.fer_limit, replace=False)))
+    fer = fer.sample(args.fer_limit)
     fer_base = evaluate(base, fer).accuracy
     rows = []
     for person, photos in person_photos(args.data / "jaffe-dev").items():

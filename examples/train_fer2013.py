@@ -9,8 +9,6 @@ The full default recipe (what trained the bundled model) is
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from emotionkit import EmotionRecognizer
 from emotionkit.model_files import default_preprocessing, write_model_folder
 from emotionkit.train.data import load_fer2013_folder
@@ -27,8 +25,7 @@ args = parser.parse_args()
 # --8<-- [start:train]
 train_data = load_fer2013_folder(args.data, "Training")
 val_data = load_fer2013_folder(args.data, "PublicTest")  # model selection only; PrivateTest is for the report
-if args.limit:
-    train_data = train_data.subset(np.random.default_rng(0).choice(len(train_data), args.limit, replace=False))
+train_data = train_data.sample(args.limit)  # 0 keeps everything
 config = TrainConfig(
     architecture={"name": "convnet", "input_size": 48, "widths": [32, 64, 128], "dropout": 0.3},
     epochs=args.epochs,

@@ -46,11 +46,22 @@ def test_personalize_crops_returns_new_recognizer(tiny_recognizer: EmotionRecogn
         assert a.probabilities == pytest.approx(b.probabilities, abs=1e-6)
 
 
-def test_prototypes_win_on_the_persons_own_faces(tiny_recognizer: EmotionRecognizer) -> None:
-    crops = _crops(7, seed=3)
-    labels = ["disgust", "fear", "surprise", "neutral", "angry", "happy", "sad"]
-    me = tiny_recognizer.personalize(crops, labels, crops=True, validation_split=0.0, temperature=1e-3)
-    assert [p.label for p in me.predict_faces(crops)] == labels
+def test_prototype_blend_math() -> None:
+    """The blend layer on hand-made features: gated, nearest-prototype, base kept for classes without examples."""
+    from emotionkit.models import PrototypeBlend
+
+    layer = PrototypeBlend(num_prototypes=2, feature_dim=3, num_classes=3)
+    layer.build([(None, 3), (None, 3)])
+    prototypes = np.array([[1, 0, 0], [0, 1, 0]], np.float32)
+    labels = np.array([[1, 0, 0], [0, 1, 0]], np.float32)  # class 2 has no example
+    layer.set_weights([prototypes, labels, np.float32(0.9), np.float32(200.0), np.float32(0.01), np.float32(1.0)])
+    base = np.array([[0.1, 0.2, 0.7]] * 3, np.float32)
+    features = np.array([[1, 0, 0], [0, 1, 0.05], [0.6, 0.6, 0.6]], np.float32)  # near p0, near p1, far from both
+    out = np.asarray(layer([features, base]))
+    np.testing.assert_allclose(out.sum(1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(out[0], [0.3, 0.0, 0.7], atol=1e-3)  # mass of classes 0+1 moves to 0; 2 keeps 0.7
+    np.testing.assert_allclose(out[1], [0.0, 0.3, 0.7], atol=1e-3)
+    np.testing.assert_allclose(out[2], base[2], atol=1e-4)  # gate closed: base output unchanged
 
 
 def test_zero_strength_keeps_base_predictions(tiny_recognizer: EmotionRecognizer) -> None:

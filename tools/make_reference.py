@@ -18,8 +18,7 @@ from emotionkit.train.evaluate import predict_probabilities
 
 root = shared_root() / "data" / "fer2013"
 data = load_fer2013_folder(root, "PrivateTest")
-idx = np.sort(np.random.default_rng(42).choice(len(data), 200, replace=False))
-sample = data.subset(idx)
+sample = data.sample(200, seed=42)
 probs = predict_probabilities(EmotionRecognizer.from_pretrained(), sample.images)
 ordered = np.sort(probs, axis=1)
 out = {

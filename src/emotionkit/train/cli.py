@@ -7,7 +7,6 @@ import json
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -39,13 +38,6 @@ def resolve_recipe(name_or_path: str) -> Path:
     if bundled.is_file():
         return bundled
     raise FileNotFoundError(f"recipe {name_or_path!r} is neither a file nor a bundled recipe name (e.g. 'default')")
-
-
-def _subsample(ds: Any, limit: int | None, seed: int) -> Any:
-    if not limit or limit >= len(ds):
-        return ds
-    rng = np.random.default_rng(seed)
-    return ds.subset(np.sort(rng.choice(len(ds), limit, replace=False)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"emotionkit-train: error: {exc}", file=sys.stderr)
         return 2
-    train_ds = _subsample(train_ds, args.limit, recipe.seed)
+    train_ds = train_ds.sample(args.limit or 0, recipe.seed)
     print(f"training on {len(train_ds)} images {train_ds.counts()}, validating on {len(val_ds)}", flush=True)
     result = train(
         recipe, train_ds, val_ds, args.run_dir, verbose=int(args.verbose) if args.verbose.isdigit() else "auto"

@@ -105,6 +105,25 @@ class FaceDataset:
             soft_labels=None if self.soft_labels is None else self.soft_labels[idx],
         )
 
+    def sample(self, n: int, seed: int = 0) -> FaceDataset:
+        """Return a fixed random subset of ``n`` images (all of them if ``n`` is 0 or too large), in order.
+
+        Args:
+            n: Number of images.
+            seed: Random seed; the same seed gives the same subset.
+
+        Returns:
+            A new :class:`FaceDataset`.
+
+        Examples:
+            >>> ds = FaceDataset(np.zeros((5, 4, 4), np.uint8), np.arange(5) % 2, ("a", "b"))
+            >>> len(ds.sample(3))
+            3
+        """
+        if not n or n >= len(self):
+            return self
+        return self.subset(np.sort(np.random.default_rng(seed).choice(len(self), n, replace=False)))
+
 
 def _read_gray(path: Path) -> np.ndarray:
     image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)

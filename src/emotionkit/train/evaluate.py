@@ -285,8 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"emotionkit-evaluate: error: {exc}", file=sys.stderr)
         return 2
-    if args.limit and args.limit < len(data):
-        data = data.subset(np.sort(np.random.default_rng(0).choice(len(data), args.limit, replace=False)))
+    data = data.sample(args.limit or 0)
     name = str(args.data.name if args.folder else args.split)
     reports = [evaluate(rec, data, name=name)]
     if args.tta:

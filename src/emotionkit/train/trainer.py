@@ -211,6 +211,10 @@ def train(
         shuffle=True,
     )
 
+    def compile_with(learning_rate: Any) -> None:
+        optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=config.weight_decay)
+        trainer.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+
     backbone = next((layer for layer in classifier.layers if layer.name == "backbone"), None)
     head_done = run_dir / "head.weights.h5"
     if backbone is not None and config.head_epochs > 0:
@@ -218,11 +222,7 @@ def train(
             classifier.load_weights(str(head_done))
         else:
             backbone.trainable = False
-            trainer.compile(
-                optimizer=keras.optimizers.AdamW(config.head_learning_rate, weight_decay=config.weight_decay),
-                loss=loss,
-                metrics=["accuracy"],
-            )
+            compile_with(config.head_learning_rate)
             trainer.fit(
                 x_train,
                 y_train,
@@ -244,11 +244,7 @@ def train(
         warmup_target=config.learning_rate,
         warmup_steps=warmup_steps,
     )
-    trainer.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
-        loss=loss,
-        metrics=["accuracy"],
-    )
+    compile_with(schedule)
     recorder = _EpochRecorder(run_dir, "finetune", classifier)
     trainer.fit(
         x_train,

@@ -35,7 +35,7 @@ result = train(config, train_data, val_data, run_dir=args.out / "run")  # resuma
 model_config = {
     "architecture": config.architecture,
     "labels": list(train_data.classes),
-    "preprocessing": default_preprocessing(48, face_margin=0.09),
+    "preprocessing": default_preprocessing(48),  # FER-2013 framing of detected faces,
 }
 write_model_folder(result.model, model_config, args.out)
 

@@ -43,7 +43,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = {
         "architecture": TINY_ARCH,
         "labels": list(EMOTIONS),
-        "preprocessing": default_preprocessing(48, 0.1),
+        "preprocessing": default_preprocessing(48),
     }
     return write_model_folder(model, config, tmp_path_factory.mktemp("tiny") / "model")
 

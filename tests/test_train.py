@@ -178,7 +178,7 @@ def test_train_resume_and_report(fer_folder: Path, tmp_path: Path) -> None:
 
     folder = write_model_folder(
         second.model,
-        {"architecture": TINY_ARCH, "labels": list(EMOTIONS), "preprocessing": default_preprocessing(48, 0.1)},
+        {"architecture": TINY_ARCH, "labels": list(EMOTIONS), "preprocessing": default_preprocessing(48)},
         tmp_path / "model",
     )
     rec = EmotionRecognizer.from_pretrained(folder)

@@ -20,6 +20,8 @@ __all__ = [
     "write_config",
     "default_preprocessing",
     "write_model_folder",
+    "FER_FACE_MARGIN",
+    "FER_FACE_SHIFT_Y",
 ]
 
 CONFIG_NAME = "config.json"
@@ -91,12 +93,21 @@ def write_config(folder: str | Path, config: dict[str, Any]) -> Path:
     return path
 
 
-def default_preprocessing(input_size: int, face_margin: float) -> dict[str, Any]:
+#: Crop framing that reproduces FER-2013's faces from BlazeFace boxes (measured on 300 PublicTest faces:
+#: the box is 84% of the image side and its centre 8% of the side below the image centre).
+FER_FACE_MARGIN = 0.09
+FER_FACE_SHIFT_Y = -0.09
+
+
+def default_preprocessing(
+    input_size: int, face_margin: float = FER_FACE_MARGIN, face_shift_y: float = FER_FACE_SHIFT_Y
+) -> dict[str, Any]:
     """The ``preprocessing`` block of a config: how faces are framed and scaled.
 
     Args:
         input_size: Model input side in pixels.
         face_margin: Border added around a detected face box (fraction of its side).
+        face_shift_y: Vertical shift of the crop centre (fraction of the box side; negative is up).
 
     Returns:
         A dictionary for ``config["preprocessing"]``.
@@ -105,7 +116,13 @@ def default_preprocessing(input_size: int, face_margin: float) -> dict[str, Any]
         >>> default_preprocessing(48, 0.1)["color"]
         'gray'
     """
-    return {"input_size": int(input_size), "color": "gray", "scale": [0.0, 1.0], "face_margin": float(face_margin)}
+    return {
+        "input_size": int(input_size),
+        "color": "gray",
+        "scale": [0.0, 1.0],
+        "face_margin": float(face_margin),
+        "face_shift_y": float(face_shift_y),
+    }
 
 
 def write_model_folder(model: Any, config: dict[str, Any], folder: str | Path) -> Path:

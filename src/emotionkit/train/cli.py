@@ -108,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     config = {
         "architecture": recipe.architecture,
         "labels": list(train_ds.classes),
-        "preprocessing": default_preprocessing(recipe.architecture["input_size"], recipe.face_margin),
+        "preprocessing": default_preprocessing(
+            recipe.architecture["input_size"], recipe.face_margin, recipe.face_shift_y
+        ),
         "emotionkit_version": __version__,
         "training": {
             "recipe": recipe_dict,

@@ -45,6 +45,7 @@ class TrainConfig:
         patience: Early-stopping patience on validation accuracy (epochs).
         augmentation: Overrides of :data:`emotionkit.train.augment.DEFAULT_AUGMENTATION`.
         face_margin: Margin recorded in the model config for detected faces at inference.
+        face_shift_y: Vertical crop shift recorded in the model config (see ``default_preprocessing``).
         seed: Random seed.
     """
 
@@ -61,7 +62,8 @@ class TrainConfig:
     class_weight_power: float = 0.5
     patience: int = 10
     augmentation: dict[str, float] = field(default_factory=dict)
-    face_margin: float = 0.1
+    face_margin: float = 0.09
+    face_shift_y: float = -0.09
     seed: int = 1337
 
     @classmethod

@@ -1,0 +1,68 @@
+"""Average the classifier weights of several epoch backups of a run (stochastic weight averaging),
+re-estimate BatchNorm statistics on the training images, and write a model folder.
+
+    python tools/average_weights.py RUN_DIR SNAPSHOT.weights.h5... --output averaged-model
+
+The snapshots are copies of ``RUN_DIR/backup_finetune/latest.weights.h5`` taken after each epoch. The
+result is meant to be compared with the best single epoch on PublicTest (never PrivateTest).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from emotionkit.data_paths import shared_root
+from emotionkit.model_files import default_preprocessing, write_model_folder
+from emotionkit.models import build_model
+from emotionkit.preprocessing import prepare_faces
+from emotionkit.train.augment import build_augmentation
+from emotionkit.train.data import load_fer2013_folder
+from emotionkit.train.trainer import TrainConfig
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("snapshots", type=Path, nargs="+")
+    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--bn-batches", type=int, default=300)
+    args = parser.parse_args()
+
+    recipe = TrainConfig(**json.loads((args.run_dir / "recipe.json").read_text()))
+    classifier = build_model(recipe.architecture, 7)
+    inputs = keras.Input((48, 48, 1))
+    trainer = keras.Model(inputs, classifier(build_augmentation(recipe.augmentation)(inputs)))
+    trainer.compile(optimizer=keras.optimizers.AdamW(1e-3), loss="categorical_crossentropy")
+    trainer.optimizer.build(trainer.trainable_variables)
+    weights = []
+    for snap in args.snapshots:
+        trainer.load_weights(str(snap))
+        weights.append([np.array(w) for w in classifier.get_weights()])
+    classifier.set_weights([np.mean(ws, axis=0) for ws in zip(*weights)])
+
+    train = load_fer2013_folder(shared_root() / "data" / "fer2013", "Training")
+    x = prepare_faces(train.images, 48)
+    order = np.random.default_rng(0).permutation(len(x))
+    for layer in classifier.get_layer("backbone").layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = 0.98
+    for i in range(args.bn_batches):
+        idx = order[(i * 64) % len(x) : (i * 64) % len(x) + 64]
+        classifier(x[idx], training=True)  # updates the BatchNorm moving statistics only
+    config = {
+        "architecture": recipe.architecture,
+        "labels": list(train.classes),
+        "preprocessing": default_preprocessing(48, recipe.face_margin, recipe.face_shift_y),
+        "training": {"averaged_snapshots": [p.name for p in args.snapshots]},
+    }
+    write_model_folder(classifier, config, args.output)
+    print(f"wrote {args.output} from {len(args.snapshots)} snapshots")
+
+
+if __name__ == "__main__":
+    main()

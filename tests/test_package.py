@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import emotionkit
 
 ROOT = Path(__file__).parents[1]
@@ -52,3 +54,16 @@ def test_backend_is_chosen_after_import() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "torch"
+
+
+def test_cli_usage_paths(capsys) -> None:  # type: ignore[no-untyped-def]
+    from emotionkit.cli import main, sample_image
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == emotionkit.__version__
+    assert main([]) == 2
+    assert sample_image().is_file()
+    with pytest.raises(SystemExit) as exc:  # argparse: no image and no --sample
+        main(["predict"])
+    assert exc.value.code == 2
+    assert "--sample" in capsys.readouterr().err

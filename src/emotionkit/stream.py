@@ -321,7 +321,7 @@ class Stream:
             ok, frame = _safe_read(self._capture)
             if not ok:
                 failures += 1
-                if (self._frames is None and self.source_fps is not None) or failures > self.max_retries:
+                if self.source_fps is not None or failures > self.max_retries:
                     return  # end of a file (or a source that keeps failing)
                 time.sleep(self.retry_delay)
                 continue

@@ -55,7 +55,7 @@ def _torch_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
 
     def fn(x: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            out = model(torch.from_numpy(x), training=False)
+            out = model(x, training=False)  # Keras places the input on its default device
         return out.detach().cpu().numpy()
 
     return fn

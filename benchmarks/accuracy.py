@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--history", type=Path, help="history.jsonl of the training run (for curves.png)")
     args = parser.parse_args()
 
-    rec = EmotionRecognizer.from_pretrained(args.model)
+    rec = EmotionRecognizer.from_pretrained(args.model, flip_tta=False)  # TTA is measured by evaluate()
     reports = {}
     for split in ("PublicTest", "PrivateTest"):
         data = load_fer2013_folder(args.data, split)

@@ -36,11 +36,13 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--repeats", type=int, default=300)
     parser.add_argument("--faces", type=int, default=4096, help="faces in the batched measurement")
+    parser.add_argument("--flip-tta", choices=["config", "on", "off"], default="config")
     args = parser.parse_args()
 
     import keras
 
-    rec = EmotionRecognizer.from_pretrained(args.model)
+    tta = {"config": None, "on": True, "off": False}[args.flip_tta]
+    rec = EmotionRecognizer.from_pretrained(args.model, flip_tta=tta)
     rng = np.random.default_rng(0)
     one = rng.integers(0, 255, (1, 48, 48), dtype=np.uint8)
     many = rng.integers(0, 255, (args.faces, 48, 48), dtype=np.uint8)
@@ -62,7 +64,8 @@ def main() -> None:
         f"backend: {keras.backend.backend()} (keras {keras.__version__}); "
         f"CPU: {os.cpu_count()} cores, {platform.processor() or platform.machine()}"
     )
-    print(f"model: {args.model or 'bundled default'}; architecture: {rec.config['architecture']['name']}\n")
+    arch = rec.config["architecture"]["name"]
+    print(f"model: {args.model or 'bundled default'}; architecture: {arch}; flip TTA: {rec.flip_tta}\n")
     print("| measurement | value |")
     print("|---|---|")
     print(f"| predict_faces, 1 face, p50 latency | {np.percentile(single, 50):.2f} ms |")

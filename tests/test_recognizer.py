@@ -192,3 +192,13 @@ def test_push_to_hub_uploads_a_saved_folder(
     assert url == "https://hub.example/commit/1"
     assert calls["repo"] == ("me/model", True, True)
     assert calls["files"] == ["README.md", "config.json", "model.weights.h5"]
+
+
+def test_flip_tta_averages_with_the_mirror_image(tiny_recognizer: EmotionRecognizer, tiny_model_dir: Path) -> None:
+    crop = np.random.default_rng(5).integers(0, 255, (1, 48, 48), dtype=np.uint8)
+    mirrored = crop[:, :, ::-1].copy()
+    tta = EmotionRecognizer.from_pretrained(tiny_model_dir, flip_tta=True)
+    plain = [tiny_recognizer.predict_faces(c)[0].probabilities for c in (crop, mirrored)]
+    expected = {k: (plain[0][k] + plain[1][k]) / 2 for k in plain[0]}
+    assert tta.predict_faces(crop)[0].probabilities == pytest.approx(expected, abs=1e-5)
+    assert tta.with_classes(FIVE_CLASSES).flip_tta and not tiny_recognizer.flip_tta

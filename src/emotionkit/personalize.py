@@ -223,7 +223,12 @@ def personalize(
     }
     config.pop("metrics", None)
     personal = EmotionRecognizer(
-        model, config, detector=recognizer.detector, classes=recognizer.labels, align=recognizer.align
+        model,
+        config,
+        detector=recognizer.detector,
+        classes=recognizer.labels,
+        align=recognizer.align,
+        flip_tta=recognizer.flip_tta,
     )
     personal._config["source"] = "personalized"
     base_acc = personal_acc = None

@@ -120,6 +120,8 @@ class EmotionRecognizer:
         detector: Face detector; default: :class:`emotionkit.faces.BlazeFaceDetector`.
         classes: Restrict outputs to these labels (probabilities renormalised).
         align: Rotate faces so that the eyes are level (when the detector gives eyes).
+        flip_tta: Average each face's prediction with its mirror image (about twice the
+            classification cost). ``None`` uses ``config["inference"]["flip_tta"]`` (default off).
 
     Raises:
         ValueError: If ``classes`` holds unknown labels.
@@ -139,6 +141,7 @@ class EmotionRecognizer:
         detector: FaceDetector | None = None,
         classes: Sequence[str] | None = None,
         align: bool = True,
+        flip_tta: bool | None = None,
     ) -> None:
         self.model = model
         self._config = copy.deepcopy(config)
@@ -149,6 +152,7 @@ class EmotionRecognizer:
         self._index = np.array([self._all_labels.index(c) for c in self._classes])
         self.detector: FaceDetector = detector if detector is not None else BlazeFaceDetector()
         self.align = align
+        self.flip_tta = bool(self._config.get("inference", {}).get("flip_tta", False) if flip_tta is None else flip_tta)
         prep = self._config["preprocessing"]
         self.input_size = int(prep["input_size"])
         self.face_margin = float(prep.get("face_margin", 0.0))
@@ -169,6 +173,7 @@ class EmotionRecognizer:
         detector: FaceDetector | None = None,
         classes: Sequence[str] | None = None,
         align: bool = True,
+        flip_tta: bool | None = None,
     ) -> EmotionRecognizer:
         """Load a model: the bundled default, a preset, a local folder, or a Hugging Face Hub repo.
 
@@ -182,6 +187,7 @@ class EmotionRecognizer:
             detector: Face detector (default: bundled BlazeFace).
             classes: Restrict outputs to these labels, e.g. :data:`emotionkit.FIVE_CLASSES`.
             align: Level the eyes before classification.
+            flip_tta: Average with the mirrored face (``None``: the model config's choice).
 
         Returns:
             A ready recognizer.
@@ -207,7 +213,7 @@ class EmotionRecognizer:
         config = read_config(folder)
         config.setdefault("source", str(model) if model is not None else "default")
         keras_model = _load_weights(folder, config)
-        return cls(keras_model, config, detector=detector, classes=classes, align=align)
+        return cls(keras_model, config, detector=detector, classes=classes, align=align, flip_tta=flip_tta)
 
     # --------------------------------------------------------------- properties
     @property
@@ -237,7 +243,9 @@ class EmotionRecognizer:
             >>> EmotionRecognizer.from_pretrained().with_classes(FIVE_CLASSES).labels
             ('angry', 'happy', 'neutral', 'sad', 'surprise')
         """
-        other = EmotionRecognizer(self.model, self._config, detector=self.detector, classes=classes, align=self.align)
+        other = EmotionRecognizer(
+            self.model, self._config, detector=self.detector, classes=classes, align=self.align, flip_tta=self.flip_tta
+        )
         other._forward = self._forward
         return other
 
@@ -247,7 +255,12 @@ class EmotionRecognizer:
             from emotionkit.inference import compile_forward
 
             self._forward = compile_forward(self.model)
-        probs = self._forward(batch)[:, self._index]
+        if self.flip_tta:
+            both = self._forward(np.concatenate([batch, batch[:, :, ::-1]]))
+            probs = (both[: len(batch)] + both[len(batch) :]) / 2.0
+        else:
+            probs = self._forward(batch)
+        probs = probs[:, self._index]
         total = probs.sum(axis=1, keepdims=True)
         return probs / np.maximum(total, 1e-12)
 

@@ -92,7 +92,7 @@ def predict_probabilities(
     """Class probabilities of face crops through the public, shared preprocessing path.
 
     Args:
-        recognizer: The model to evaluate.
+        recognizer: The model to evaluate (its own ``flip_tta`` setting applies too).
         images: Face crops (as loaded by :mod:`emotionkit.train.data`).
         flip_tta: Average with the horizontally mirrored crops.
 

@@ -219,8 +219,8 @@ _register(
         bundled="fer2013-mobilenetv2",
         repo_id="emotionkit/fer2013-mobilenetv2",
         sha256={
-            "config.json": "07096bd45d8c2a57c727ed43222f8c2f8a51df53f28ca08973bfa5b16b5d48be",
-            "model.weights.h5": "e380cc4143434a6be34b56221ba8c7efbcb1349aa1786b8c77f27c4feb622e09",
+            "config.json": "5d74db0abe5854462bd54af52a64547a258040677252bdb51e28eccf3f2416a0",
+            "model.weights.h5": "e59f0b643096f2c0900d0752d1d3e5fb75aeb72c5abbca94ddb2d9eca2d4f3c2",
         },
     )
 )

@@ -20,7 +20,14 @@ from typing import Any
 import keras
 from keras import layers
 
-__all__ = ["ARCHITECTURES", "PrototypeBlend", "build_model", "default_architecture_config", "feature_model"]
+__all__ = [
+    "ARCHITECTURES",
+    "PrototypeBlend",
+    "appearance_vectors",
+    "build_model",
+    "default_architecture_config",
+    "feature_model",
+]
 
 
 def _build_mobilenetv2(cfg: Mapping[str, Any], num_classes: int, backbone_weights: str | None) -> keras.Model:
@@ -96,25 +103,29 @@ class PrototypeBlend(layers.Layer):
 
     All weights are fixed (non-trainable) and written by
     :func:`emotionkit.personalize.personalize`. For a face with L2-normalised
-    features ``f``: ``s_c = max cos(f, p)`` over the prototypes ``p`` of class
-    ``c``; ``q = softmax(s / temperature)`` over classes that have prototypes,
-    scaled to the base probability mass of those classes (classes without
-    prototypes keep their base probability); the gate
-    ``g = sigmoid(sharpness * (max_c s_c - threshold))`` is near 1 only for faces
-    close to the person's examples, so other people keep the base output:
+    classifier features ``f``: ``s_c = max cos(f, p)`` over the prototypes ``p``
+    of class ``c``; ``q = softmax(s / temperature)`` over classes that have
+    prototypes, scaled to the base probability mass of those classes (classes
+    without prototypes keep their base probability). The gate looks at the face
+    itself: ``a`` = the face average-pooled 2x2, mean-centred and L2-normalised
+    (appearance: identity, lighting, pose), ``g = sigmoid(sharpness * (max cos(a,
+    a_p) - threshold))`` over the prototypes' ``a_p``; it is near 1 only for faces
+    that look like the person's photos, so other people keep the base output:
     ``out = (1 - strength * g) * base + strength * g * q``.
 
     Args:
         num_prototypes: Number of stored example faces.
-        feature_dim: Length of the feature vectors.
+        feature_dim: Length of the classifier feature vectors.
         num_classes: Number of classes.
+        gate_dim: Length of the appearance vectors (``(input_size // 2) ** 2``).
     """
 
-    def __init__(self, num_prototypes: int, feature_dim: int, num_classes: int, **kwargs: Any) -> None:
+    def __init__(self, num_prototypes: int, feature_dim: int, num_classes: int, gate_dim: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.num_prototypes = int(num_prototypes)
         self.feature_dim = int(feature_dim)
         self.num_classes = int(num_classes)
+        self.gate_dim = int(gate_dim)
 
     def build(self, input_shape: Any) -> None:
         def fixed(name: str, shape: tuple[int, ...], value: float = 0.0) -> Any:
@@ -124,6 +135,7 @@ class PrototypeBlend(layers.Layer):
 
         self.prototypes = fixed("prototypes", (self.num_prototypes, self.feature_dim))
         self.prototype_labels = fixed("prototype_labels", (self.num_prototypes, self.num_classes))
+        self.gate_prototypes = fixed("gate_prototypes", (self.num_prototypes, self.gate_dim))
         self.threshold = fixed("threshold", (), 1.0)
         self.sharpness = fixed("sharpness", (), 40.0)
         self.temperature = fixed("temperature", (), 0.05)
@@ -132,7 +144,7 @@ class PrototypeBlend(layers.Layer):
     def call(self, inputs: Any) -> Any:
         from keras import ops
 
-        features, base = inputs
+        features, base, faces = inputs
         f = features / (ops.norm(features, axis=-1, keepdims=True) + 1e-8)
         protos = self.prototypes / (ops.norm(self.prototypes, axis=-1, keepdims=True) + 1e-8)
         sims = ops.matmul(f, ops.transpose(protos))  # (N, M)
@@ -144,7 +156,8 @@ class PrototypeBlend(layers.Layer):
         proto = ops.softmax(logits, axis=-1)
         covered = ops.sum(base * has_proto, axis=-1, keepdims=True)
         blended = proto * covered + base * (1.0 - has_proto)
-        nearest = ops.max(per_class - 4.0 * (1.0 - has_proto), axis=-1, keepdims=True)
+        look = appearance_vectors(faces)
+        nearest = ops.max(ops.matmul(look, ops.transpose(self.gate_prototypes)), axis=-1, keepdims=True)
         gate = ops.sigmoid(self.sharpness * (nearest - self.threshold)) * self.strength
         return (1.0 - gate) * base + gate * blended
 
@@ -154,7 +167,33 @@ class PrototypeBlend(layers.Layer):
             "num_prototypes": self.num_prototypes,
             "feature_dim": self.feature_dim,
             "num_classes": self.num_classes,
+            "gate_dim": self.gate_dim,
         }
+
+
+def appearance_vectors(faces: Any) -> Any:
+    """Faces ``(N, S, S, 1)`` -> 2x2 average-pooled, mean-centred, L2-normalised ``(N, (S // 2) ** 2)`` vectors.
+
+    Works on numpy arrays and backend tensors alike (the personalisation gate's notion of "looks like").
+
+    Args:
+        faces: Output of :func:`emotionkit.preprocessing.prepare_faces`.
+
+    Returns:
+        The appearance vectors.
+
+    Examples:
+        >>> import numpy as np
+        >>> appearance_vectors(np.random.rand(2, 48, 48, 1).astype("float32")).shape
+        (2, 576)
+    """
+    from keras import ops
+
+    size = int(faces.shape[1]) // 2
+    x = ops.reshape(faces[:, : 2 * size, : 2 * size, 0], (-1, size, 2, size, 2))
+    x = ops.reshape(ops.mean(x, axis=(2, 4)), (-1, size * size))
+    x = x - ops.mean(x, axis=-1, keepdims=True)
+    return x / (ops.norm(x, axis=-1, keepdims=True) + 1e-8)
 
 
 def feature_model(model: keras.Model) -> keras.Model:
@@ -190,8 +229,11 @@ def _build_personalized(cfg: Mapping[str, Any], num_classes: int, backbone_weigh
     both = keras.Model(base.inputs, [base.get_layer("head_dropout").input, base.output], name="base_with_features")
     inputs = keras.Input(base.input_shape[1:], name="faces")
     features, probs = both(inputs)  # one pass through the backbone
-    blend = PrototypeBlend(int(cfg["num_prototypes"]), int(features.shape[-1]), num_classes, name="personal")
-    return keras.Model(inputs, blend([features, probs]), name="personalized")
+    size = int(base.input_shape[1])
+    blend = PrototypeBlend(
+        int(cfg["num_prototypes"]), int(features.shape[-1]), num_classes, (size // 2) ** 2, name="personal"
+    )
+    return keras.Model(inputs, blend([features, probs, inputs]), name="personalized")
 
 
 #: Architecture name -> builder ``(config, num_classes, backbone_weights) -> keras.Model``.

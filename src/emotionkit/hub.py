@@ -217,7 +217,6 @@ _register(
         name=DEFAULT_PRESET,
         description="MobileNetV2 (alpha 0.35, 96 px) trained on FER-2013; bundled in the wheel",
         bundled="fer2013-mobilenetv2",
-        repo_id="emotionkit/fer2013-mobilenetv2",
         sha256={
             "config.json": "5d74db0abe5854462bd54af52a64547a258040677252bdb51e28eccf3f2416a0",
             "model.weights.h5": "e59f0b643096f2c0900d0752d1d3e5fb75aeb72c5abbca94ddb2d9eca2d4f3c2",

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--annotate", metavar="OUT.png", help="write the image with boxes and labels drawn")
     p.add_argument("--five", action="store_true", help="restrict to angry, happy, neutral, sad, surprise")
     args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter off the terminal
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the terminal
     if args.version:
         from emotionkit import __version__
 

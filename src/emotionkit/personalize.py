@@ -194,12 +194,14 @@ def personalize(
 
     face_crops = _face_crops(recognizer, images, crops)
     train_idx, held_idx = _split(labels, validation_split, seed)
-    model = _build_personal_model(recognizer, [face_crops[i] for i in train_idx], [labels[i] for i in train_idx])
+    train_crops = [face_crops[i] for i in train_idx]
+    train_labels = [labels[i] for i in train_idx]
+    model, architecture = _build_personal_model(recognizer, len(train_crops))
     weights = _prototype_weights(
         recognizer,
         model,
-        [face_crops[i] for i in train_idx],
-        [labels[i] for i in train_idx],
+        train_crops,
+        train_labels,
         strength=strength,
         temperature=temperature,
         gate_offset=gate_offset,
@@ -208,19 +210,11 @@ def personalize(
     model.get_layer("personal").set_weights(weights)
 
     config = recognizer.config
-    base_arch = config["architecture"]
-    if base_arch.get("name") == "personalized":
-        base_arch = base_arch["base"]
-    config["architecture"] = {
-        "name": "personalized",
-        "base": base_arch,
-        "num_prototypes": len(train_idx),
-        "input_size": base_arch["input_size"],
-    }
+    config["architecture"] = architecture
     config["personalized"] = {
         "base": config.pop("source", "unknown"),
         "images": len(train_idx),
-        "classes": sorted(set(labels[i] for i in train_idx)),
+        "classes": sorted(set(train_labels)),
         "method": "prototype blend (emotionkit.personalize)",
     }
     config.pop("metrics", None)
@@ -246,13 +240,14 @@ def personalize(
         heldout_images=len(held_idx),
         base_accuracy=base_acc,
         personal_accuracy=personal_acc,
-        classes=sorted(set(labels[i] for i in train_idx)),
+        classes=sorted(set(train_labels)),
         threshold=float(weights[3]),
     )
     return personal
 
 
-def _build_personal_model(recognizer: EmotionRecognizer, crops: list[np.ndarray], labels: list[str]) -> Any:
+def _build_personal_model(recognizer: EmotionRecognizer, num_prototypes: int) -> tuple[Any, dict[str, Any]]:
+    """A personalised model sharing the base weights (the original base if already personalised), and its config."""
     from emotionkit.models import build_model
 
     base_arch = recognizer._config["architecture"]
@@ -263,12 +258,12 @@ def _build_personal_model(recognizer: EmotionRecognizer, crops: list[np.ndarray]
     arch = {
         "name": "personalized",
         "base": base_arch,
-        "num_prototypes": len(crops),
+        "num_prototypes": num_prototypes,
         "input_size": base_arch["input_size"],
     }
     model = build_model(arch, len(recognizer._all_labels))
     model.get_layer("base_with_features").set_weights(source.get_weights())
-    return model
+    return model, arch
 
 
 def _prototype_weights(

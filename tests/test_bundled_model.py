@@ -38,13 +38,10 @@ def test_astronaut_is_happy(bundled: EmotionRecognizer) -> None:
 
 
 def test_accuracy_on_a_fixed_privatetest_sample(bundled: EmotionRecognizer) -> None:
-    """Regression guard for the shipped model: it measures 67.0% on this sample (66.45% on all of PrivateTest).
-
-    The training issue's target for this sample is 68% (70% on PrivateTest); the current model does not meet
-    it yet, so this guard checks that the shipped model keeps its measured level (see the model card).
-    """
+    """The training issue's bound: at least 68% on this fixed sample (the shipped ensemble measures 69.9% here,
+    69.16% on all of PrivateTest)."""
     report = evaluate(bundled, private_sample(1000), name="PrivateTest sample")
-    assert report.accuracy >= 0.665, report.to_markdown()
+    assert report.accuracy >= 0.68, report.to_markdown()
 
 
 def test_train_and_serve_preprocessing_agree(bundled: EmotionRecognizer) -> None:

@@ -243,6 +243,75 @@ def test_train_and_evaluate_clis(fer_folder: Path, tmp_path: Path, capsys: pytes
     assert evaluate_main([str(out), str(tmp_path / "missing")]) == 2
 
 
+def test_weight_averaging_of_the_last_epochs(fer_folder: Path, tmp_path: Path) -> None:
+    from emotionkit.train.trainer import TrainConfig, train
+
+    arch = {**TINY_ARCH, "dropout": 0.0}
+    config = TrainConfig(architecture=arch, batch_size=16, epochs=3, head_epochs=0, average_last_epochs=2)
+    run = tmp_path / "run"
+    train_ds, val_ds = load_fer2013_folder(fer_folder, "Training"), load_fer2013_folder(fer_folder, "PublicTest")
+    result = train(config, train_ds, val_ds, run, verbose=0)
+    assert result.averaged_epochs == (1, 2)
+    assert sorted(p.name for p in (run / "epochs").iterdir()) == ["epoch_001.weights.h5", "epoch_002.weights.h5"]
+    assert result.averaged_val_accuracy is not None and 0.0 <= result.averaged_val_accuracy <= 1.0
+    assert result.selected == ("average" if result.averaged_val_accuracy >= result.best_val_accuracy else "best_epoch")
+
+    # the averaged weights are the mean of the saved epochs (BatchNorm statistics aside)
+    import keras
+
+    from emotionkit.models import build_model
+
+    snapshots = []
+    for name in ("epoch_001.weights.h5", "epoch_002.weights.h5"):
+        model = build_model(arch, 7)
+        model.load_weights(str(run / "epochs" / name))
+        snapshots.append(model.get_layer("head_logits").get_weights()[0])
+    if result.selected == "average":
+        np.testing.assert_allclose(
+            result.model.get_layer("head_logits").get_weights()[0], np.mean(snapshots, axis=0), atol=1e-6
+        )
+    assert isinstance(result.model, keras.Model)
+
+
+def test_reestimate_batchnorm_moves_statistics_towards_the_data() -> None:
+    from emotionkit.models import build_model
+    from emotionkit.train.trainer import reestimate_batchnorm
+
+    model = build_model(TINY_ARCH, 7)
+    bn = model.get_layer("s0c0_bn")
+    images = np.full((128, 48, 48, 1), 0.9, np.float32)
+    before = np.asarray(bn.moving_mean).copy()
+    reestimate_batchnorm(model, images, batches=50, batch_size=32)
+    assert not np.allclose(np.asarray(bn.moving_mean), before)
+    assert bn.momentum == pytest.approx(0.99)  # restored
+
+
+def test_ensemble_recipe_trains_each_member_once(fer_folder: Path, tmp_path: Path) -> None:
+    from emotionkit.train.cli import main as train_main
+
+    recipe = tmp_path / "recipe.json"
+    members = [{"seed": 1}, {"seed": 2, "architecture": {**TINY_ARCH, "widths": [6, 10]}}]
+    recipe.write_text(
+        json.dumps({"architecture": TINY_ARCH, "epochs": 1, "head_epochs": 0, "batch_size": 16, "ensemble": members})
+    )
+    args = ["--recipe", str(recipe), "--data", str(fer_folder), "--run-dir", str(tmp_path / "r"), "--verbose", "0"]
+    assert train_main([*args, "--output", str(tmp_path / "ens")]) == 0
+    config = json.loads((tmp_path / "ens" / "config.json").read_text())
+    assert config["architecture"]["name"] == "ensemble"
+    assert config["architecture"]["members"][1]["widths"] == [6, 10]
+    assert [m["recipe"]["seed"] for m in config["training"]["members"]] == [1, 2]
+    stamp = (tmp_path / "r" / "member0-model" / "model.weights.h5").stat().st_mtime_ns
+    assert train_main([*args, "--output", str(tmp_path / "ens2")]) == 0  # members exist: combined again only
+    assert (tmp_path / "r" / "member0-model" / "model.weights.h5").stat().st_mtime_ns == stamp
+    # --seed trains one model even from an ensemble recipe
+    assert train_main([*args, "--seed", "5", "--run-dir", str(tmp_path / "one"), "--output", str(tmp_path / "m")]) == 0
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["architecture"]["name"] == "convnet"
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"architecture": TINY_ARCH, "ensemble": [{"sede": 1}]}))
+    assert train_main(["--recipe", str(bad), "--output", str(tmp_path / "x")]) == 2
+
+
 def test_default_recipe_is_valid() -> None:
     from emotionkit.train.cli import resolve_recipe
     from emotionkit.train.trainer import TrainConfig

@@ -3,8 +3,10 @@ re-estimate BatchNorm statistics on the training images, and write a model folde
 
     python tools/average_weights.py RUN_DIR SNAPSHOT.weights.h5... --output averaged-model
 
-The snapshots are copies of ``RUN_DIR/backup_finetune/latest.weights.h5`` taken after each epoch. The
-result is meant to be compared with the best single epoch on PublicTest (never PrivateTest).
+The snapshots are copies of ``RUN_DIR/backup_finetune/latest.weights.h5`` taken after each epoch (the
+runs of the bundled model predate the recipe key ``average_last_epochs``, which now does the same inside
+``emotionkit-train``). The result is meant to be compared with the best single epoch on PublicTest (never
+PrivateTest).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from emotionkit.models import build_model
 from emotionkit.preprocessing import prepare_faces
 from emotionkit.train.augment import build_augmentation
 from emotionkit.train.data import load_fer2013_folder
-from emotionkit.train.trainer import TrainConfig
+from emotionkit.train.trainer import TrainConfig, reestimate_batchnorm
 
 
 def main() -> None:
@@ -46,14 +48,7 @@ def main() -> None:
     classifier.set_weights([np.mean(ws, axis=0) for ws in zip(*weights)])
 
     train = load_fer2013_folder(shared_root() / "data" / "fer2013", "Training")
-    x = prepare_faces(train.images, 48)
-    order = np.random.default_rng(0).permutation(len(x))
-    for layer in classifier.get_layer("backbone").layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = 0.98
-    for i in range(args.bn_batches):
-        idx = order[(i * 64) % len(x) : (i * 64) % len(x) + 64]
-        classifier(x[idx], training=True)  # updates the BatchNorm moving statistics only
+    reestimate_batchnorm(classifier, prepare_faces(train.images, 48), batches=args.bn_batches)
     config = {
         "architecture": recipe.architecture,
         "labels": list(train.classes),

@@ -218,8 +218,8 @@ _register(
         description="MobileNetV2 (alpha 0.35, 96 px) trained on FER-2013; bundled in the wheel",
         bundled="fer2013-mobilenetv2",
         sha256={
-            "config.json": "5d74db0abe5854462bd54af52a64547a258040677252bdb51e28eccf3f2416a0",
-            "model.weights.h5": "e59f0b643096f2c0900d0752d1d3e5fb75aeb72c5abbca94ddb2d9eca2d4f3c2",
+            "config.json": "30b17ecec5b790092c7ffbd6fd4a6bb18bc3324bab1b38815cbeeabbba220996",
+            "model.weights.h5": "c7176c8a8edba6406a8eb39821562827e2a1c2e624750d5e7b3bd53f09be8b50",
         },
     )
 )

@@ -215,18 +215,32 @@ def feature_model(model: keras.Model) -> keras.Model:
     """
     if any(layer.name == "base_with_features" for layer in model.layers):
         both = model.get_layer("base_with_features")
-        return keras.Model(both.inputs, both.outputs[0], name="features")
-    try:
-        head = model.get_layer("head_dropout")
-    except ValueError:
-        raise ValueError(f"model {model.name!r} has no 'head_dropout' layer; build it with emotionkit.models") from None
-    return keras.Model(model.inputs, head.input, name="features")
+        return keras.Model(both.inputs[0], both.outputs[0], name="features")
+    both = _features_and_probabilities(model, "features_and_probabilities")
+    return keras.Model(both.inputs[0], both.outputs[0], name="features")
+
+
+def _features_and_probabilities(model: keras.Model, name: str) -> keras.Model:
+    """A model ``faces -> [features, probabilities]`` sharing ``model``'s weights (one pass through the backbone).
+
+    The features are what the classifier head sees; for an ensemble, its members' features concatenated.
+    """
+    names = [layer.name for layer in model.layers]
+    members = [n for n in names if n.startswith("member") and n[6:].isdigit()]
+    if members and "ensemble_mean" in names:
+        inputs = keras.Input(model.input_shape[1:], name="faces")
+        outputs = [model.get_layer(n)(inputs) for n in sorted(members, key=lambda n: int(n[6:]))]
+        features = layers.Concatenate(name="ensemble_features")([f for f, _ in outputs])
+        return keras.Model(inputs, [features, model.get_layer("ensemble_mean")([p for _, p in outputs])], name=name)
+    if "head_dropout" in names:
+        return keras.Model(model.inputs[0], [model.get_layer("head_dropout").input, model.output], name=name)
+    raise ValueError(f"model {model.name!r} has no 'head_dropout' layer; build it with emotionkit.models")
 
 
 def _build_personalized(cfg: Mapping[str, Any], num_classes: int, backbone_weights: str | None) -> keras.Model:
     base = build_model(cfg["base"], num_classes, backbone_weights)
     base.name = "base"
-    both = keras.Model(base.inputs, [base.get_layer("head_dropout").input, base.output], name="base_with_features")
+    both = _features_and_probabilities(base, "base_with_features")
     inputs = keras.Input(base.input_shape[1:], name="faces")
     features, probs = both(inputs)  # one pass through the backbone
     size = int(base.input_shape[1])
@@ -236,11 +250,37 @@ def _build_personalized(cfg: Mapping[str, Any], num_classes: int, backbone_weigh
     return keras.Model(inputs, blend([features, probs, inputs]), name="personalized")
 
 
+def _build_ensemble(cfg: Mapping[str, Any], num_classes: int, backbone_weights: str | None) -> keras.Model:
+    """Average the probabilities of several member classifiers that read the same input.
+
+    ``cfg["members"]`` lists the members' architecture configs (one shared
+    ``input_size``, also stored as ``cfg["input_size"]``). Member ``i`` is the sub-model ``member{i}`` returning
+    ``[features, probabilities]``; the ensemble's features (what personalisation
+    uses) are the members' features concatenated.
+    """
+    members = list(cfg.get("members") or [])
+    if len(members) < 2:
+        raise ValueError(f"an ensemble needs at least 2 members, got {len(members)}")
+    sizes = {int(m["input_size"]) for m in members} | {int(cfg.get("input_size", members[0]["input_size"]))}
+    if len(sizes) != 1:
+        raise ValueError(f"ensemble members must share one input_size, got {sorted(sizes)}")
+    size = sizes.pop()
+    inputs = keras.Input((size, size, 1), name="faces")
+    probabilities = []
+    for i, member_cfg in enumerate(members):
+        member = build_model(member_cfg, num_classes, backbone_weights)
+        both = _features_and_probabilities(member, f"member{i}")
+        probabilities.append(both(inputs)[1])
+    outputs = layers.Average(name="ensemble_mean", dtype="float32")(probabilities)
+    return keras.Model(inputs, outputs, name="ensemble")
+
+
 #: Architecture name -> builder ``(config, num_classes, backbone_weights) -> keras.Model``.
 ARCHITECTURES: dict[str, Callable[[Mapping[str, Any], int, str | None], keras.Model]] = {
     "mobilenetv2": _build_mobilenetv2,
     "convnet": _build_convnet,
     "personalized": _build_personalized,
+    "ensemble": _build_ensemble,
 }
 
 

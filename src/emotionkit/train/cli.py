@@ -7,10 +7,15 @@ import json
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from emotionkit.data_paths import shared_root
+
+if TYPE_CHECKING:
+    from emotionkit.train.data import FaceDataset
+    from emotionkit.train.trainer import TrainConfig
 
 __all__ = ["main", "resolve_recipe"]
 
@@ -61,12 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, required=True, help="model folder to write")
     parser.add_argument("--epochs", type=int, help="override the recipe's stage-2 epochs")
     parser.add_argument("--head-epochs", type=int, help="override the recipe's stage-1 epochs")
+    parser.add_argument("--seed", type=int, help="override the recipe's seed and train one model (no ensemble)")
     parser.add_argument("--limit", type=int, help="use at most this many training images (smoke tests)")
     parser.add_argument("--verbose", default="auto", help="Keras progress: auto, 0, 1 or 2")
     args = parser.parse_args(argv)
-
     from emotionkit.train.data import load_fer2013_folder, load_image_folder
-    from emotionkit.train.trainer import TrainConfig, train
+    from emotionkit.train.trainer import TrainConfig  # imports Keras: after argument parsing
 
     try:
         recipe = TrainConfig.from_file(resolve_recipe(args.recipe))
@@ -74,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
             recipe.epochs = args.epochs
         if args.head_epochs is not None:
             recipe.head_epochs = args.head_epochs
+        if args.seed is not None:  # one model with this seed, even if the recipe is an ensemble
+            recipe.seed = args.seed
+            recipe.ensemble = []
         if recipe.backbone_weights:
             weights = Path(recipe.backbone_weights)
             if not weights.is_absolute():
@@ -95,16 +103,55 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     train_ds = train_ds.sample(args.limit or 0, recipe.seed)
     print(f"training on {len(train_ds)} images {train_ds.counts()}, validating on {len(val_ds)}", flush=True)
-    result = train(
-        recipe, train_ds, val_ds, args.run_dir, verbose=int(args.verbose) if args.verbose.isdigit() else "auto"
-    )
+    verbose: int | str = int(args.verbose) if args.verbose.isdigit() else "auto"
+    if not recipe.ensemble:
+        summary = _train_model(recipe, train_ds, val_ds, args.run_dir, args.output, verbose)
+        print(json.dumps({"output": str(args.output), **summary}))
+        return 0
 
-    from emotionkit import __version__
-    from emotionkit.model_files import default_preprocessing, write_model_folder
+    from emotionkit.train.ensemble import combine_model_folders
 
+    members = []
+    for i, overrides in enumerate(recipe.ensemble):
+        member = TrainConfig(**{**recipe.to_dict(), **overrides, "ensemble": []})
+        folder = args.run_dir / f"member{i}-model"
+        if (folder / "config.json").is_file() and (folder / "model.weights.h5").is_file():
+            print(f"member {i}: {folder} exists, not retrained", flush=True)
+        else:
+            print(f"member {i}: training with {overrides}", flush=True)
+            _train_model(member, train_ds, val_ds, args.run_dir / f"member{i}", folder, verbose)
+        members.append(folder)
+    recipe_dict = _recipe_dict(recipe)
+    combine_model_folders(members, args.output, {"recipe": recipe_dict})
+    print(json.dumps({"output": str(args.output), "members": [str(m) for m in members]}))
+    return 0
+
+
+def _recipe_dict(recipe: TrainConfig) -> dict[str, Any]:
+    """The recipe as stored in a model config (backbone weights by file name, not local path)."""
     recipe_dict = recipe.to_dict()
     if recipe.backbone_weights:
         recipe_dict["backbone_weights"] = Path(recipe.backbone_weights).name
+    return recipe_dict
+
+
+def _train_model(
+    recipe: TrainConfig, train_ds: FaceDataset, val_ds: FaceDataset, run_dir: Path, output: Path, verbose: int | str
+) -> dict[str, Any]:
+    """Train one classifier and write its model folder; returns the selection summary."""
+    from emotionkit import __version__
+    from emotionkit.model_files import default_preprocessing, write_model_folder
+    from emotionkit.train.trainer import train
+
+    result = train(recipe, train_ds, val_ds, run_dir, verbose=verbose)
+    summary: dict[str, Any] = {
+        "best_epoch": result.best_epoch,
+        "best_val_accuracy": result.best_val_accuracy,
+        "selected": result.selected,
+    }
+    if result.averaged_epochs:
+        summary["averaged_epochs"] = list(result.averaged_epochs)
+        summary["averaged_val_accuracy"] = result.averaged_val_accuracy
     config = {
         "architecture": recipe.architecture,
         "labels": list(train_ds.classes),
@@ -113,20 +160,14 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "emotionkit_version": __version__,
         "training": {
-            "recipe": recipe_dict,
+            "recipe": _recipe_dict(recipe),
             "train_images": len(train_ds),
             "validation_images": len(val_ds),
-            "best_epoch": result.best_epoch,
-            "best_val_accuracy": result.best_val_accuracy,
+            **summary,
         },
     }
-    write_model_folder(result.model, config, args.output)
-    print(
-        json.dumps(
-            {"output": str(args.output), "best_epoch": result.best_epoch, "best_val_accuracy": result.best_val_accuracy}
-        )
-    )
-    return 0
+    write_model_folder(result.model, config, output)
+    return summary
 
 
 if __name__ == "__main__":

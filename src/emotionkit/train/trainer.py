@@ -23,7 +23,7 @@ from emotionkit.preprocessing import prepare_faces
 from emotionkit.train.augment import build_augmentation
 from emotionkit.train.data import FaceDataset, class_weights
 
-__all__ = ["TrainConfig", "TrainResult", "train"]
+__all__ = ["TrainConfig", "TrainResult", "reestimate_batchnorm", "train"]
 
 
 @dataclass
@@ -47,6 +47,13 @@ class TrainConfig:
         face_margin: Margin recorded in the model config for detected faces at inference.
         face_shift_y: Vertical crop shift recorded in the model config (see ``default_preprocessing``).
         seed: Random seed.
+        average_last_epochs: Stochastic weight averaging: average the classifier weights
+            of the last N stage-2 epochs, re-estimate the BatchNorm statistics on the
+            training images, and keep the average if it beats the best single epoch
+            on validation (0 = off).
+        ensemble: Members of an ensemble, each a dictionary of recipe overrides (e.g.
+            ``{"seed": 2027}``); ``emotionkit-train`` trains each member with this
+            recipe plus its overrides and averages their probabilities. Empty = one model.
     """
 
     architecture: dict[str, Any]
@@ -65,6 +72,8 @@ class TrainConfig:
     face_margin: float = 0.09
     face_shift_y: float = -0.09
     seed: int = 1337
+    average_last_epochs: int = 0
+    ensemble: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
@@ -78,7 +87,7 @@ class TrainConfig:
 
         Raises:
             FileNotFoundError: If the file is missing.
-            ValueError: If it has unknown keys.
+            ValueError: If it (or an ensemble member's overrides) has unknown keys.
 
         Examples:
             >>> TrainConfig.from_file("recipes/default.json")  # doctest: +SKIP
@@ -90,6 +99,10 @@ class TrainConfig:
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"{path}: unknown recipe key(s) {', '.join(sorted(unknown))}")
+        for i, overrides in enumerate(data.get("ensemble", [])):
+            bad = set(overrides) - set(cls.__dataclass_fields__) | ({"ensemble"} & set(overrides))
+            if bad:
+                raise ValueError(f"{path}: ensemble member {i} has unknown or nested key(s) {', '.join(sorted(bad))}")
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,22 +127,29 @@ class TrainResult:
         history: Per-epoch logs of both stages (``stage``, ``epoch``, ``loss``, ``accuracy``, ...).
         best_epoch: Stage-2 epoch (0-based) with the best validation accuracy.
         best_val_accuracy: That accuracy.
+        averaged_epochs: Stage-2 epochs whose weights were averaged (empty if averaging was off).
+        averaged_val_accuracy: Validation accuracy of the averaged weights, or ``None``.
+        selected: ``"average"`` if ``model`` holds the averaged weights, else ``"best_epoch"``.
     """
 
     model: keras.Model
     history: list[dict[str, float]]
     best_epoch: int
     best_val_accuracy: float
+    averaged_epochs: tuple[int, ...] = ()
+    averaged_val_accuracy: float | None = None
+    selected: str = "best_epoch"
 
 
 class _EpochRecorder(keras.callbacks.Callback):
     """Appends each epoch's logs to ``history.jsonl`` and keeps the best weights by val accuracy."""
 
-    def __init__(self, run_dir: Path, stage: str, classifier: keras.Model) -> None:
+    def __init__(self, run_dir: Path, stage: str, classifier: keras.Model, keep_from: int | None = None) -> None:
         super().__init__()
         self.run_dir = run_dir
         self.stage = stage
         self.classifier = classifier
+        self.keep_from = keep_from  # also save the weights of every epoch >= keep_from (for averaging)
         self.history_path = run_dir / "history.jsonl"
         self.best_path = run_dir / "best.weights.h5"
         self.best = -math.inf
@@ -148,6 +168,72 @@ class _EpochRecorder(keras.callbacks.Callback):
         if self.stage == "finetune" and val is not None and val > self.best:
             self.best = val
             self.classifier.save_weights(str(self.best_path))
+        if self.keep_from is not None and epoch >= self.keep_from:
+            _epoch_weights_path(self.run_dir, epoch).parent.mkdir(exist_ok=True)
+            self.classifier.save_weights(str(_epoch_weights_path(self.run_dir, epoch)))
+
+
+def _epoch_weights_path(run_dir: Path, epoch: int) -> Path:
+    return run_dir / "epochs" / f"epoch_{epoch:03d}.weights.h5"
+
+
+def _nested_layers(model: keras.Layer) -> list[keras.Layer]:
+    found = []
+    for layer in getattr(model, "layers", []):
+        found.append(layer)
+        found.extend(_nested_layers(layer))
+    return found
+
+
+def reestimate_batchnorm(
+    classifier: keras.Model, images: np.ndarray, batches: int = 300, batch_size: int = 64, seed: int = 0
+) -> None:
+    """Recompute BatchNorm moving statistics by running training-mode forward passes (weights unchanged).
+
+    Needed after averaging weights: the averaged network's activations no longer
+    match any epoch's stored statistics.
+
+    Args:
+        classifier: The model; its BatchNorm moving means and variances are updated in place.
+        images: Preprocessed training faces ``(N, S, S, 1)``; no augmentation is applied.
+        batches: Number of batches to run.
+        batch_size: Images per batch.
+        seed: Seed of the batch order.
+
+    Examples:
+        >>> reestimate_batchnorm(model, prepare_faces(train.images, 48))  # doctest: +SKIP
+    """
+    norms = [layer for layer in _nested_layers(classifier) if isinstance(layer, keras.layers.BatchNormalization)]
+    saved = [layer.momentum for layer in norms]
+    for layer in norms:
+        layer.momentum = 0.98
+    order = np.random.default_rng(seed).permutation(len(images))
+    for i in range(batches):
+        start = (i * batch_size) % len(images)
+        classifier(images[order[start : start + batch_size]], training=True)
+    for layer, momentum in zip(norms, saved):
+        layer.momentum = momentum
+
+
+def _accuracy(classifier: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
+    predicted = classifier.predict(x, batch_size=256, verbose=0).argmax(1)
+    return float(np.mean(predicted == y.argmax(1)))
+
+
+def _average_last_epochs(classifier: keras.Model, run_dir: Path, epochs: range, x_train: np.ndarray) -> tuple[int, ...]:
+    """Load the mean of the saved weights of ``epochs`` (those that ran) into ``classifier``."""
+    done = tuple(e for e in epochs if _epoch_weights_path(run_dir, e).is_file())
+    if not done:
+        return ()
+    total: list[np.ndarray] | None = None
+    for epoch in done:
+        classifier.load_weights(str(_epoch_weights_path(run_dir, epoch)))
+        current = [np.asarray(w, np.float64) for w in classifier.get_weights()]
+        total = current if total is None else [t + c for t, c in zip(total, current)]
+    assert total is not None
+    classifier.set_weights([t / len(done) for t in total])
+    reestimate_batchnorm(classifier, x_train)
+    return done
 
 
 def _read_history(path: Path) -> list[dict[str, Any]]:
@@ -247,7 +333,8 @@ def train(
         warmup_steps=warmup_steps,
     )
     compile_with(schedule)
-    recorder = _EpochRecorder(run_dir, "finetune", classifier)
+    first_averaged = config.epochs - config.average_last_epochs if config.average_last_epochs > 0 else None
+    recorder = _EpochRecorder(run_dir, "finetune", classifier, keep_from=first_averaged)
     trainer.fit(
         x_train,
         y_train,
@@ -259,11 +346,22 @@ def train(
         ],
         **fit_args,
     )
-    if recorder.best_path.is_file():
-        classifier.load_weights(str(recorder.best_path))
     history = _read_history(run_dir / "history.jsonl")
     finetune = [row for row in history if row["stage"] == "finetune" and "val_accuracy" in row]
     best = (
         max(finetune, key=lambda row: row["val_accuracy"]) if finetune else {"epoch": -1, "val_accuracy": float("nan")}
     )
-    return TrainResult(classifier, history, int(best["epoch"]), float(best["val_accuracy"]))
+    averaged: tuple[int, ...] = ()
+    averaged_accuracy = None
+    if first_averaged is not None:
+        averaged = _average_last_epochs(classifier, run_dir, range(first_averaged, config.epochs), x_train)
+        if averaged:
+            averaged_accuracy = _accuracy(classifier, x_val, y_val)
+            print(f"average of epochs {averaged[0]}-{averaged[-1]}: val_accuracy {averaged_accuracy:.4f}", flush=True)
+    use_average = averaged_accuracy is not None and averaged_accuracy >= best["val_accuracy"]
+    selected = "average" if use_average else "best_epoch"
+    if selected == "best_epoch" and recorder.best_path.is_file():
+        classifier.load_weights(str(recorder.best_path))
+    return TrainResult(
+        classifier, history, int(best["epoch"]), float(best["val_accuracy"]), averaged, averaged_accuracy, selected
+    )

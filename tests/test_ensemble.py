@@ -81,7 +81,7 @@ def test_combined_folder_loads_and_matches_its_members(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="at least 2"):
         combine_model_folders([first], tmp_path / "x")
-    with pytest.raises(FileNotFoundError, match="not a model folder"):
+    with pytest.raises(FileNotFoundError, match="missing/config.json not found; a model folder holds"):
         combine_model_folders([first, tmp_path / "missing"], tmp_path / "x")
     (tmp_path / "c").mkdir()
     other = json.loads((second / "config.json").read_text())

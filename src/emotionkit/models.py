@@ -213,10 +213,10 @@ def feature_model(model: keras.Model) -> keras.Model:
         >>> feature_model(m).output_shape
         (None, 16)
     """
-    if any(layer.name == "base_with_features" for layer in model.layers):
+    if any(layer.name == "base_with_features" for layer in model.layers):  # personalised: its base's features
         both = model.get_layer("base_with_features")
-        return keras.Model(both.inputs[0], both.outputs[0], name="features")
-    both = _features_and_probabilities(model, "features_and_probabilities")
+    else:
+        both = _features_and_probabilities(model, "features_and_probabilities")
     return keras.Model(both.inputs[0], both.outputs[0], name="features")
 
 

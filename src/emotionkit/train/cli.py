@@ -109,13 +109,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"output": str(args.output), **summary}))
         return 0
 
+    from emotionkit.model_files import CONFIG_NAME, WEIGHTS_NAME
     from emotionkit.train.ensemble import combine_model_folders
 
     members = []
     for i, overrides in enumerate(recipe.ensemble):
         member = TrainConfig(**{**recipe.to_dict(), **overrides, "ensemble": []})
         folder = args.run_dir / f"member{i}-model"
-        if (folder / "config.json").is_file() and (folder / "model.weights.h5").is_file():
+        if (folder / CONFIG_NAME).is_file() and (folder / WEIGHTS_NAME).is_file():
             print(f"member {i}: {folder} exists, not retrained", flush=True)
         else:
             print(f"member {i}: training with {overrides}", flush=True)

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from emotionkit.model_files import WEIGHTS_NAME, write_model_folder
+from emotionkit.model_files import WEIGHTS_NAME, read_config, write_model_folder
 from emotionkit.models import build_model
 
 __all__ = ["combine_model_folders"]
-
-
-def _read_member(folder: Path) -> dict[str, Any]:
-    config_path = folder / "config.json"
-    if not config_path.is_file() or not (folder / WEIGHTS_NAME).is_file():
-        raise FileNotFoundError(f"{folder} is not a model folder (needs config.json and {WEIGHTS_NAME})")
-    config: dict[str, Any] = json.loads(config_path.read_text())
-    return config
 
 
 def combine_model_folders(
@@ -41,8 +32,8 @@ def combine_model_folders(
 
     Raises:
         FileNotFoundError: If a folder is not a model folder.
-        ValueError: If fewer than two folders are given or the members disagree on
-            labels or preprocessing.
+        ValueError: If fewer than two folders are given, a config is invalid, or the
+            members disagree on labels or preprocessing.
 
     Examples:
         >>> combine_model_folders(["runs/a/model", "runs/b/model"], "ensemble-model")  # doctest: +SKIP
@@ -50,7 +41,7 @@ def combine_model_folders(
     paths = [Path(f) for f in folders]
     if len(paths) < 2:
         raise ValueError(f"an ensemble needs at least 2 model folders, got {len(paths)}")
-    configs = [_read_member(p) for p in paths]
+    configs = [read_config(p) for p in paths]
     for key in ("labels", "preprocessing"):
         if any(c[key] != configs[0][key] for c in configs[1:]):
             raise ValueError(f"the model folders disagree on {key!r}: {[c[key] for c in configs]}")

@@ -10,6 +10,7 @@ from pathlib import Path
 os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="emotionkit-keras-home-"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import cv2
 import numpy as np
 import pytest
 
@@ -69,3 +70,24 @@ def astronaut_bgr() -> np.ndarray:
     image = cv2.imread(str(ASTRONAUT), cv2.IMREAD_COLOR)
     assert image is not None
     return image
+
+
+def synthetic_face(label: int, seed: int) -> np.ndarray:
+    """A 48x48 synthetic 'face' whose pattern depends on the label, so a tiny model can learn it."""
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, 40, (48, 48)).astype(np.uint8)
+    cv2.circle(img, (8 + 5 * label, 24), 6, 255, -1)
+    return img
+
+
+@pytest.fixture()
+def fer_folder(tmp_path: Path) -> Path:
+    """A FER-2013 style folder with a few synthetic faces per class and split."""
+    root = tmp_path / "fer"
+    for split, sub, per_class in (("Training", "train", 6), ("PublicTest", "test", 2), ("PrivateTest", "test", 2)):
+        for li, name in enumerate(EMOTIONS):
+            folder = root / sub / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for k in range(per_class):
+                cv2.imwrite(str(folder / f"{split}_{li}{k:03d}.jpg"), synthetic_face(li, hash((split, li, k)) % 1000))
+    return root

@@ -23,26 +23,6 @@ from emotionkit.train.data import (
 )
 
 
-def _face(label: int, seed: int) -> np.ndarray:
-    """A 48x48 synthetic 'face' whose pattern depends on the label, so a tiny model can learn it."""
-    rng = np.random.default_rng(seed)
-    img = rng.integers(0, 40, (48, 48)).astype(np.uint8)
-    cv2.circle(img, (8 + 5 * label, 24), 6, 255, -1)
-    return img
-
-
-@pytest.fixture()
-def fer_folder(tmp_path: Path) -> Path:
-    root = tmp_path / "fer"
-    for split, sub, per_class in (("Training", "train", 6), ("PublicTest", "test", 2), ("PrivateTest", "test", 2)):
-        for li, name in enumerate(EMOTIONS):
-            folder = root / sub / name
-            folder.mkdir(parents=True, exist_ok=True)
-            for k in range(per_class):
-                cv2.imwrite(str(folder / f"{split}_{li}{k:03d}.jpg"), _face(li, hash((split, li, k)) % 1000))
-    return root
-
-
 def test_fer_folder_loader_splits_by_prefix(fer_folder: Path) -> None:
     train = load_fer2013_folder(fer_folder, "Training")
     public = load_fer2013_folder(fer_folder, "PublicTest")
@@ -312,13 +292,27 @@ def test_ensemble_recipe_trains_each_member_once(fer_folder: Path, tmp_path: Pat
     assert train_main(["--recipe", str(bad), "--output", str(tmp_path / "x")]) == 2
 
 
-def test_default_recipe_is_valid() -> None:
+@pytest.mark.parametrize("name", ["default", "distilled"])
+def test_bundled_recipes_are_valid(name: str) -> None:
     from emotionkit.train.cli import resolve_recipe
     from emotionkit.train.trainer import TrainConfig
 
-    recipe = TrainConfig.from_file(resolve_recipe("default"))
+    recipe = TrainConfig.from_file(resolve_recipe(name))
     assert recipe.architecture["name"] == "mobilenetv2" and recipe.head_epochs > 0
     assert (shared("weights") / recipe.backbone_weights).is_file()  # type: ignore[operator]
+
+
+def test_default_recipe_matches_the_bundled_model() -> None:
+    """The bundled model's config records the recipe and members that ``--recipe default`` trains."""
+    from importlib import resources
+
+    from emotionkit.model_files import read_config
+    from emotionkit.train.cli import resolve_recipe
+
+    recipe = json.loads(resolve_recipe("default").read_text())
+    trained = read_config(str(resources.files("emotionkit") / "assets" / "fer2013-mobilenetv2"))["training"]
+    assert [m["recipe"]["seed"] for m in trained["members"]] == [m["seed"] for m in recipe["ensemble"]]
+    assert trained["recipe"]["ensemble"] == recipe["ensemble"]
 
 
 def test_subset_and_counts_keep_alignment() -> None:

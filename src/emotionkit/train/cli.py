@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from importlib import resources
 from pathlib import Path
@@ -67,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, help="override the recipe's stage-2 epochs")
     parser.add_argument("--head-epochs", type=int, help="override the recipe's stage-1 epochs")
     parser.add_argument("--seed", type=int, help="override the recipe's seed and train one model (no ensemble)")
+    parser.add_argument(
+        "--teacher",
+        type=Path,
+        action="append",
+        help="distil from this model folder (repeatable; one model, uses the recipe's distill_weight/temperature)",
+    )
     parser.add_argument("--limit", type=int, help="use at most this many training images (smoke tests)")
     parser.add_argument("--verbose", default="auto", help="Keras progress: auto, 0, 1 or 2")
     args = parser.parse_args(argv)
@@ -104,15 +111,22 @@ def main(argv: list[str] | None = None) -> int:
     train_ds = train_ds.sample(args.limit or 0, recipe.seed)
     print(f"training on {len(train_ds)} images {train_ds.counts()}, validating on {len(val_ds)}", flush=True)
     verbose: int | str = int(args.verbose) if args.verbose.isdigit() else "auto"
+    if args.teacher:
+        recipe.ensemble = []
     if not recipe.ensemble:
-        summary = _train_model(recipe, train_ds, val_ds, args.run_dir, args.output, verbose)
+        try:
+            taught = _distilled(recipe, train_ds, args.teacher or [])
+        except (FileNotFoundError, ValueError) as exc:
+            print(f"emotionkit-train: error: {exc}", file=sys.stderr)
+            return 2
+        summary = _train_model(recipe, taught, val_ds, args.run_dir, args.output, verbose)
         print(json.dumps({"output": str(args.output), **summary}))
         return 0
 
     from emotionkit.model_files import CONFIG_NAME, WEIGHTS_NAME
     from emotionkit.train.ensemble import combine_model_folders
 
-    members = []
+    members: list[Path] = []
     for i, overrides in enumerate(recipe.ensemble):
         member = TrainConfig(**{**recipe.to_dict(), **overrides, "ensemble": []})
         folder = args.run_dir / f"member{i}-model"
@@ -120,12 +134,27 @@ def main(argv: list[str] | None = None) -> int:
             print(f"member {i}: {folder} exists, not retrained", flush=True)
         else:
             print(f"member {i}: training with {overrides}", flush=True)
-            _train_model(member, train_ds, val_ds, args.run_dir / f"member{i}", folder, verbose)
+            taught = _distilled(member, train_ds, [members[t] for t in member.distill_from])
+            _train_model(member, taught, val_ds, args.run_dir / f"member{i}", folder, verbose)
         members.append(folder)
-    recipe_dict = _recipe_dict(recipe)
-    combine_model_folders(members, args.output, {"recipe": recipe_dict})
-    print(json.dumps({"output": str(args.output), "members": [str(m) for m in members]}))
+    chosen = [members[i] for i in (recipe.combine if recipe.combine is not None else range(len(members)))]
+    if len(chosen) == 1:
+        shutil.copytree(chosen[0], args.output, dirs_exist_ok=True)
+    else:
+        combine_model_folders(chosen, args.output, {"recipe": _recipe_dict(recipe)})
+    print(json.dumps({"output": str(args.output), "members": [str(m) for m in chosen]}))
     return 0
+
+
+def _distilled(recipe: TrainConfig, train_ds: FaceDataset, teachers: list[Path]) -> FaceDataset:
+    """The training set with distillation targets from ``teachers`` (unchanged if there are none)."""
+    if not teachers:
+        return train_ds
+    from emotionkit.train.distill import distillation_targets, teacher_probabilities
+
+    print(f"distilling from {', '.join(map(str, teachers))}", flush=True)
+    probs = teacher_probabilities(teachers, train_ds)
+    return distillation_targets(train_ds, probs, recipe.distill_weight, recipe.distill_temperature)
 
 
 def _recipe_dict(recipe: TrainConfig) -> dict[str, Any]:

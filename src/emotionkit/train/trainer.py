@@ -54,6 +54,13 @@ class TrainConfig:
         ensemble: Members of an ensemble, each a dictionary of recipe overrides (e.g.
             ``{"seed": 2027}``); ``emotionkit-train`` trains each member with this
             recipe plus its overrides and averages their probabilities. Empty = one model.
+        distill_from: For an ensemble member: indices of earlier members that teach it
+            (knowledge distillation from their mean flip-averaged probabilities on the
+            training images, see :mod:`emotionkit.train.distill`). Empty = plain labels.
+        distill_weight: Share of the teacher in the distillation target, in [0, 1].
+        distill_temperature: Temperature applied to the teacher's probabilities.
+        combine: Indices of the ensemble members that form the output model (default:
+            all); the others only teach.
     """
 
     architecture: dict[str, Any]
@@ -74,6 +81,10 @@ class TrainConfig:
     seed: int = 1337
     average_last_epochs: int = 0
     ensemble: list[dict[str, Any]] = field(default_factory=list)
+    distill_from: list[int] = field(default_factory=list)
+    distill_weight: float = 0.6
+    distill_temperature: float = 2.0
+    combine: list[int] | None = None
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
@@ -87,7 +98,9 @@ class TrainConfig:
 
         Raises:
             FileNotFoundError: If the file is missing.
-            ValueError: If it (or an ensemble member's overrides) has unknown keys.
+            ValueError: If it (or an ensemble member's overrides) has unknown keys, a
+                member is taught by itself or a later member, or ``combine`` names a
+                member that does not exist.
 
         Examples:
             >>> TrainConfig.from_file("recipes/default.json")  # doctest: +SKIP
@@ -99,10 +112,21 @@ class TrainConfig:
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"{path}: unknown recipe key(s) {', '.join(sorted(unknown))}")
-        for i, overrides in enumerate(data.get("ensemble", [])):
-            bad = set(overrides) - set(cls.__dataclass_fields__) | ({"ensemble"} & set(overrides))
+        members = data.get("ensemble", [])
+        for i, overrides in enumerate(members):
+            bad = set(overrides) - set(cls.__dataclass_fields__) | ({"ensemble", "combine"} & set(overrides))
             if bad:
                 raise ValueError(f"{path}: ensemble member {i} has unknown or nested key(s) {', '.join(sorted(bad))}")
+            teachers = overrides.get("distill_from", [])
+            if any(not isinstance(t, int) or not 0 <= t < i for t in teachers):
+                raise ValueError(f"{path}: ensemble member {i} can only distil from earlier members, got {teachers}")
+        if data.get("distill_from"):
+            raise ValueError(f"{path}: distill_from belongs in an ensemble member's overrides")
+        combine = data.get("combine")
+        if combine is not None and (
+            not combine or any(not isinstance(m, int) or not 0 <= m < len(members) for m in combine)
+        ):
+            raise ValueError(f"{path}: combine must list ensemble member indices 0-{len(members) - 1}, got {combine}")
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:

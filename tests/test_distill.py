@@ -88,7 +88,9 @@ def test_recipe_distils_a_member_and_combines_a_subset(fer_folder: Path, tmp_pat
     taught = tmp_path / "taught"
     run = ["--run-dir", str(tmp_path / "t"), "--output", str(taught), "--teacher", str(tmp_path / "ens")]
     assert train_main([*args, *run]) == 0
-    assert json.loads((taught / "config.json").read_text())["architecture"]["name"] == "convnet"
+    taught_config = json.loads((taught / "config.json").read_text())
+    assert taught_config["architecture"]["name"] == "convnet"
+    assert taught_config["training"]["teachers"] == [str(tmp_path / "ens")]
     missing = ["--run-dir", str(tmp_path / "u"), "--output", str(tmp_path / "x"), "--teacher", str(tmp_path / "nope")]
     assert train_main([*args, *missing]) == 2
 

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         except (FileNotFoundError, ValueError) as exc:
             print(f"emotionkit-train: error: {exc}", file=sys.stderr)
             return 2
-        summary = _train_model(recipe, taught, val_ds, args.run_dir, args.output, verbose)
+        summary = _train_model(recipe, taught, val_ds, args.run_dir, args.output, verbose, args.teacher or [])
         print(json.dumps({"output": str(args.output), **summary}))
         return 0
 
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
 
     members: list[Path] = []
     for i, overrides in enumerate(recipe.ensemble):
-        member = TrainConfig(**{**recipe.to_dict(), **overrides, "ensemble": []})
+        member = TrainConfig(**{**recipe.to_dict(), **overrides, "ensemble": [], "combine": None})
         folder = args.run_dir / f"member{i}-model"
         if (folder / CONFIG_NAME).is_file() and (folder / WEIGHTS_NAME).is_file():
             print(f"member {i}: {folder} exists, not retrained", flush=True)
@@ -166,9 +166,15 @@ def _recipe_dict(recipe: TrainConfig) -> dict[str, Any]:
 
 
 def _train_model(
-    recipe: TrainConfig, train_ds: FaceDataset, val_ds: FaceDataset, run_dir: Path, output: Path, verbose: int | str
+    recipe: TrainConfig,
+    train_ds: FaceDataset,
+    val_ds: FaceDataset,
+    run_dir: Path,
+    output: Path,
+    verbose: int | str,
+    teachers: list[Path] | None = None,
 ) -> dict[str, Any]:
-    """Train one classifier and write its model folder; returns the selection summary."""
+    """Train one classifier and write its model folder (recording any ``--teacher`` folders); returns the summary."""
     from emotionkit import __version__
     from emotionkit.model_files import default_preprocessing, write_model_folder
     from emotionkit.train.trainer import train
@@ -193,6 +199,7 @@ def _train_model(
             "recipe": _recipe_dict(recipe),
             "train_images": len(train_ds),
             "validation_images": len(val_ds),
+            **({"teachers": [str(t) for t in teachers]} if teachers else {}),
             **summary,
         },
     }

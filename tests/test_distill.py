@@ -116,9 +116,7 @@ def test_recipe_rejects_bad_distillation_keys(tmp_path: Path, extra: dict[str, o
 
 
 def test_distilled_training_data_reaches_the_trainer(fer_folder: Path) -> None:
-    """The trainer fits the mixed soft labels, not the one-hot labels."""
-    from emotionkit.train.trainer import _targets
-
+    """The targets the trainer fits (``FaceDataset.targets``) are the mixed soft labels, not the one-hot labels."""
     data = load_fer2013_folder(fer_folder, "Training")
     teacher = np.full((len(data), 7), 1 / 7, np.float32)
-    np.testing.assert_allclose(_targets(distillation_targets(data, teacher, 1.0, 1.0)), teacher, rtol=1e-6)
+    np.testing.assert_allclose(distillation_targets(data, teacher, 1.0, 1.0).targets(), teacher, rtol=1e-6)

@@ -304,13 +304,12 @@ def test_bundled_recipes_are_valid(name: str) -> None:
 
 def test_default_recipe_matches_the_bundled_model() -> None:
     """The bundled model's config records the recipe and members that ``--recipe default`` trains."""
-    from importlib import resources
-
+    from emotionkit.hub import resolve_model
     from emotionkit.model_files import read_config
     from emotionkit.train.cli import resolve_recipe
 
     recipe = json.loads(resolve_recipe("default").read_text())
-    trained = read_config(str(resources.files("emotionkit") / "assets" / "fer2013-mobilenetv2"))["training"]
+    trained = read_config(resolve_model())["training"]
     assert [m["recipe"]["seed"] for m in trained["members"]] == [m["seed"] for m in recipe["ensemble"]]
     assert trained["recipe"]["ensemble"] == recipe["ensemble"]
 

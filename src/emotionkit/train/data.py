@@ -81,6 +81,20 @@ class FaceDataset:
         found = np.bincount(self.labels, minlength=len(self.classes))
         return {name: int(n) for name, n in zip(self.classes, found)}
 
+    def targets(self) -> np.ndarray:
+        """Return the training targets: ``soft_labels`` if set, else one-hot labels.
+
+        Returns:
+            ``float32`` array ``(N, len(classes))``.
+
+        Examples:
+            >>> FaceDataset(np.zeros((1, 4, 4), np.uint8), np.array([1]), ("a", "b")).targets()
+            array([[0., 1.]], dtype=float32)
+        """
+        if self.soft_labels is not None:
+            return np.asarray(self.soft_labels, np.float32)
+        return np.eye(len(self.classes), dtype=np.float32)[self.labels]
+
     def subset(self, indices: Sequence[int] | np.ndarray) -> FaceDataset:
         """Return the images at ``indices`` as a new dataset.
 

@@ -88,6 +88,5 @@ def distillation_targets(data: FaceDataset, teacher: np.ndarray, weight: float, 
         raise ValueError(f"distillation temperature must be > 0, got {temperature}")
     soft = np.clip(teacher, 1e-12, None) ** (1.0 / temperature)
     soft /= soft.sum(axis=1, keepdims=True)
-    labels = data.soft_labels if data.soft_labels is not None else np.eye(len(data.classes))[data.labels]
-    mixed = (1.0 - weight) * np.asarray(labels, np.float64) + weight * soft
+    mixed = (1.0 - weight) * data.targets().astype(np.float64) + weight * soft
     return replace(data, soft_labels=mixed.astype(np.float32))

@@ -126,7 +126,7 @@ class TrainConfig:
         if combine is not None and (
             not combine or any(not isinstance(m, int) or not 0 <= m < len(members) for m in combine)
         ):
-            raise ValueError(f"{path}: combine must list ensemble member indices 0-{len(members) - 1}, got {combine}")
+            raise ValueError(f"{path}: combine must list indices of the {len(members)} ensemble members, got {combine}")
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -266,12 +266,6 @@ def _read_history(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _targets(ds: FaceDataset) -> np.ndarray:
-    if ds.soft_labels is not None:
-        return ds.soft_labels.astype(np.float32)
-    return np.eye(len(ds.classes), dtype=np.float32)[ds.labels]
-
-
 def train(
     config: TrainConfig,
     train_data: FaceDataset,
@@ -305,8 +299,8 @@ def train(
     keras.utils.set_random_seed(config.seed)
     num_classes = len(train_data.classes)
     size = int(config.architecture["input_size"])
-    x_train, y_train = prepare_faces(train_data.images, size), _targets(train_data)
-    x_val, y_val = prepare_faces(val_data.images, size), _targets(val_data)
+    x_train, y_train = prepare_faces(train_data.images, size), train_data.targets()
+    x_val, y_val = prepare_faces(val_data.images, size), val_data.targets()
     weights = class_weights(train_data.labels, num_classes, config.class_weight_power)
 
     classifier = build_model(config.architecture, num_classes, config.backbone_weights)

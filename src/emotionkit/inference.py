@@ -3,8 +3,10 @@
 Calling a Keras model eagerly costs ~150 ms per face on TensorFlow and
 ``model.predict`` adds a large per-call overhead; a compiled function
 (``tf.function``, ``jax.jit``, or a no-grad torch call) serves one face in a
-few milliseconds. On JAX, batches are padded to a few fixed sizes so that
-only a handful of shapes are compiled.
+few milliseconds. On TensorFlow the weights are frozen into the graph as
+constants, which lets the graph optimiser fold BatchNorm into the
+convolutions. On JAX, batches are padded to a few fixed sizes so that only a
+handful of shapes are compiled.
 
 This module imports Keras; import it only after ``KERAS_BACKEND`` is set.
 """
@@ -33,7 +35,15 @@ def _tensorflow_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray
 
     spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
     fn = tf.function(lambda x: model(x, training=False), input_signature=[spec], jit_compile=False)
-    return lambda x: fn(tf.constant(x)).numpy()
+    try:
+        # Freezing the weights into graph constants lets TensorFlow's graph optimiser fold BatchNorm into the
+        # convolutions: measured 1.5x faster on a 2-core CPU (benchmarks/speed.py), same outputs to ~1e-6.
+        # The converter is not exported under tf.*; fall back to the plain function if it ever moves.
+        from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+    except ImportError:  # pragma: no cover - depends on the TensorFlow release
+        return lambda x: fn(tf.constant(x)).numpy()
+    frozen = convert_variables_to_constants_v2(fn.get_concrete_function())
+    return lambda x: frozen(tf.constant(x))[0].numpy()  # a frozen function returns its outputs as a list
 
 
 def _jax_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
@@ -64,8 +74,8 @@ def _torch_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
 def compile_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
     """Return a fast ``f(batch) -> probabilities`` for the active Keras backend.
 
-    The weights are captured when this is called: build a new function after
-    changing them.
+    The weights are captured when this is called (on TensorFlow they are frozen
+    into the graph as constants): build a new function after changing them.
 
     Args:
         model: A built Keras model with one input and one output.

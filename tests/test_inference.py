@@ -31,11 +31,12 @@ def test_compiled_forward_matches_the_model_over_split_batches() -> None:
     faces = np.random.default_rng(0).random((MAX_BATCH + 3, 48, 48, 1)).astype("float32")
     expected = keras.ops.convert_to_numpy(model(faces, training=False))
 
-    got = compile_forward(model)(faces)
+    forward = compile_forward(model)
+    got = forward(faces)
 
     assert got.shape == (MAX_BATCH + 3, 7) and got.dtype == np.float32
     np.testing.assert_allclose(got, expected, atol=1e-5)
-    np.testing.assert_allclose(compile_forward(model)(faces[:1]), expected[:1], atol=1e-5)
+    np.testing.assert_allclose(forward(faces[:1]), expected[:1], atol=1e-5)
 
 
 def test_a_forward_built_after_a_weight_change_uses_the_new_weights() -> None:

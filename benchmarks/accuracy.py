@@ -12,8 +12,9 @@ import argparse
 import json
 from pathlib import Path
 
+from shared_data import shared_root
+
 from emotionkit import EmotionRecognizer
-from emotionkit.data_paths import shared_root
 from emotionkit.train.data import load_fer2013_folder
 from emotionkit.train.evaluate import evaluate, save_report
 

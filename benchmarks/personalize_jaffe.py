@@ -15,9 +15,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from shared_data import shared_root
 
 from emotionkit import EmotionRecognizer
-from emotionkit.data_paths import shared_root
 from emotionkit.train.data import load_fer2013_folder
 from emotionkit.train.evaluate import evaluate
 

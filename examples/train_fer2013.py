@@ -10,7 +10,8 @@ import argparse
 from pathlib import Path
 
 from emotionkit import EmotionRecognizer
-from emotionkit.model_files import default_preprocessing, write_model_folder
+from emotionkit.config import ModelConfig
+from emotionkit.model_files import FER_PREPROCESSING, write_model_folder
 from emotionkit.train.data import load_fer2013_folder
 from emotionkit.train.evaluate import evaluate
 from emotionkit.train.trainer import TrainConfig, train
@@ -32,11 +33,11 @@ config = TrainConfig(
     batch_size=64,
 )
 result = train(config, train_data, val_data, run_dir=args.out / "run")  # resumable: rerun to continue
-model_config = {
-    "architecture": config.architecture,
-    "labels": list(train_data.classes),
-    "preprocessing": default_preprocessing(48),  # FER-2013 framing of detected faces,
-}
+model_config = ModelConfig(
+    architecture=config.architecture,
+    labels=train_data.classes,
+    preprocessing=FER_PREPROCESSING,  # how detected faces are framed to look like FER-2013's
+)
 write_model_folder(result.model, model_config, args.out)
 
 rec = EmotionRecognizer.from_pretrained(args.out)

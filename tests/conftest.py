@@ -1,8 +1,14 @@
-"""Shared fixtures: a tiny model folder built in the test session, shared-data paths, media."""
+"""Shared fixtures: a tiny model folder built in the test session, shared-data paths, media.
+
+Tests that read data from outside the repository (FER-2013, jaffe-dev, the clip) are marked
+``data`` and get their paths from [`shared`][]: it skips them with a one-line reason when the
+data is absent, and fails them instead when ``EMOTIONKIT_REQUIRE_DATA=1`` (CI sets it).
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -14,21 +20,33 @@ import cv2
 import numpy as np
 import pytest
 
-from emotionkit.data_paths import shared_root
 from emotionkit.labels import EMOTIONS
 
 TESTS = Path(__file__).parent
+sys.path.insert(0, str(TESTS.parent / "benchmarks"))
+from shared_data import shared_root  # noqa: E402
+
 ASTRONAUT = TESTS / "data" / "astronaut.png"
 CAMERA = TESTS / "data" / "camera.png"
 TINY_ARCH = {"name": "convnet", "input_size": 48, "widths": [4, 8], "convs_per_stage": 1, "dropout": 0.0}
 
 
 def shared(*parts: str) -> Path:
-    """A path under the shared data folder; fails (never skips) when it is missing."""
+    """A path under the shared data folder: skips when it is missing, fails if EMOTIONKIT_REQUIRE_DATA=1."""
     path = shared_root().joinpath(*parts)
     if not path.exists():
-        pytest.fail(f"shared data missing: {path} (set EMOTIONKIT_DATA to the shared/ folder)")
+        reason = f"shared data missing: {path} (set EMOTIONKIT_DATA to the folder holding data/ and weights/)"
+        if os.environ.get("EMOTIONKIT_REQUIRE_DATA") == "1":
+            pytest.fail(reason + "; EMOTIONKIT_REQUIRE_DATA=1 forbids skipping")
+        pytest.skip(reason)
     return path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that load the real bundled model are ``slow`` (``-m "not slow"`` skips them day to day)."""
+    for item in items:
+        if "bundled" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -36,17 +54,20 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised tiny convnet saved as a model folder."""
     import keras
 
-    from emotionkit.model_files import default_preprocessing, write_model_folder
+    from emotionkit.model_files import write_model_folder
     from emotionkit.models import build_model
 
     keras.utils.set_random_seed(0)
     model = build_model(TINY_ARCH, len(EMOTIONS))
-    config = {
-        "architecture": TINY_ARCH,
-        "labels": list(EMOTIONS),
-        "preprocessing": default_preprocessing(48),
-    }
-    return write_model_folder(model, config, tmp_path_factory.mktemp("tiny") / "model")
+    return write_model_folder(model, tiny_config(), tmp_path_factory.mktemp("tiny") / "model")
+
+
+def tiny_config(architecture: dict | None = None):
+    """The ModelConfig of a tiny FER-2013-framed convnet."""
+    from emotionkit.config import ModelConfig
+    from emotionkit.model_files import FER_PREPROCESSING
+
+    return ModelConfig(dict(architecture or TINY_ARCH), EMOTIONS, FER_PREPROCESSING)
 
 
 @pytest.fixture(scope="session")

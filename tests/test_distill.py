@@ -104,6 +104,9 @@ def test_recipe_distils_a_member_and_combines_a_subset(fer_folder: Path, tmp_pat
         ({"ensemble": [{"seed": 1}], "combine": [1]}, "combine"),
         ({"ensemble": [{"seed": 1}], "combine": []}, "combine"),
         ({"ensemble": [{"seed": 1, "combine": [0]}]}, "nested"),
+        ({"ferplus_weight": 1.5}, "ferplus_weight must be a number in"),
+        ({"ensemble": [{"seed": 1, "ferplus_weight": "half"}]}, "ferplus_weight must be a number in"),
+        ({"bank_teachers": "mnv2"}, "bank_teachers must be a list"),
     ],
 )
 def test_recipe_rejects_bad_distillation_keys(tmp_path: Path, extra: dict[str, object], message: str) -> None:

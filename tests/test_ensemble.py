@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import TINY_ARCH
+from conftest import TINY_ARCH, tiny_config
 from emotionkit.labels import EMOTIONS
 
 OTHER_ARCH = {**TINY_ARCH, "widths": [6, 10]}
@@ -17,12 +17,11 @@ OTHER_ARCH = {**TINY_ARCH, "widths": [6, 10]}
 def _member_folder(arch: dict[str, object], seed: int, folder: Path) -> Path:
     import keras
 
-    from emotionkit.model_files import default_preprocessing, write_model_folder
+    from emotionkit.model_files import write_model_folder
     from emotionkit.models import build_model
 
     keras.utils.set_random_seed(seed)
-    config = {"architecture": arch, "labels": list(EMOTIONS), "preprocessing": default_preprocessing(48)}
-    return write_model_folder(build_model(arch, len(EMOTIONS)), config, folder)
+    return write_model_folder(build_model(arch, len(EMOTIONS)), tiny_config(arch), folder)
 
 
 def _faces(n: int = 5) -> np.ndarray:

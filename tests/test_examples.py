@@ -15,6 +15,8 @@ import pytest
 from conftest import ASTRONAUT, CAMERA, shared
 from hub_server import FakeHub
 
+pytestmark = pytest.mark.slow  # each example runs the real model in a fresh process
+
 EXAMPLES = Path(__file__).parents[1] / "examples"
 
 
@@ -36,6 +38,21 @@ def test_predict_image(tmp_path: Path) -> None:
     assert "happy" in out and cv2.imread(str(tmp_path / "a.png")) is not None
 
 
+def test_annotate_on_ray(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="the Ray example needs Ray Data: pip install 'emotionkit[ray]'")
+    import pyarrow.parquet as pq
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for src in (ASTRONAUT, CAMERA):
+        shutil.copy(src, photos / src.name)
+    out = run("annotate_on_ray.py", str(photos), "--out", "emotions", "--actors", "1", cwd=tmp_path)
+    assert "rows" in out
+    table = pq.read_table(tmp_path / "emotions").to_pylist()
+    assert {Path(r["input"]).name for r in table} == {"astronaut.png", "camera.png"}
+    assert next(r for r in table if r["input"].endswith("astronaut.png"))["label"] == "happy"
+
+
 def test_batch_folder_to_csv(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -47,6 +64,7 @@ def test_batch_folder_to_csv(tmp_path: Path) -> None:
     assert next(r for r in rows if r["file"] == "astronaut.png")["label"] == "happy"
 
 
+@pytest.mark.data
 def test_stream_video(tmp_path: Path) -> None:
     clip = shared("data", "media", "tears_of_steel_0500-0510_640x360.mp4")
     out = run("stream_video.py", str(clip), "--out", "v.mp4", "--max-frames", "120", cwd=tmp_path)
@@ -56,6 +74,7 @@ def test_stream_video(tmp_path: Path) -> None:
     cap.release()
 
 
+@pytest.mark.data
 def test_personalize_folder(tmp_path: Path) -> None:
     root = tmp_path / "me"
     jaffe = shared("data", "jaffe-dev")
@@ -66,6 +85,7 @@ def test_personalize_folder(tmp_path: Path) -> None:
     assert "PersonalizationReport" in out and (tmp_path / "mine" / "config.json").is_file()
 
 
+@pytest.mark.data
 def test_train_fer2013_tiny_subset(tmp_path: Path) -> None:
     data = shared("data", "fer2013")
     out = run("train_fer2013.py", "--data", str(data), "--out", "m", "--limit", "256", "--epochs", "1", cwd=tmp_path)

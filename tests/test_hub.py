@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from emotionkit import EmotionRecognizer, ModelNotFoundError
+from emotionkit.errors import InvalidModelError
 from emotionkit.hub import resolve_model, sha256_file
 from hub_server import FakeHub
 
@@ -134,7 +135,7 @@ def test_registered_preset_sha256_catches_corruption(hub, tmp_path: Path) -> Non
     print(json.dumps([attempt(lambda: resolve_model("tiny")), attempt(lambda: resolve_model("tiny-ok"))]))
     """
     bad, good = run_client(code, tmp_path / "hf", server.url)  # type: ignore[misc]
-    assert bad["error"] == "ValueError" and "sha256" in bad["message"] and "corrupt" in bad["message"]
+    assert bad["error"] == "InvalidModelError" and "sha256" in bad["message"] and "corrupt" in bad["message"]
     assert Path(good["ok"]).is_dir()
 
 
@@ -171,7 +172,12 @@ def test_broken_model_folders(tiny_model_dir: Path, tmp_path: Path) -> None:
     truncated = tmp_path / "truncated"
     shutil.copytree(tiny_model_dir, truncated)
     (truncated / "model.weights.h5").write_bytes(b"garbage")
-    with pytest.raises(ValueError, match="cannot load"):
+    with pytest.raises(InvalidModelError, match="model.weights.h5 has sha256 .* corrupt"):
+        EmotionRecognizer.from_pretrained(truncated)
+    config = json.loads((truncated / "config.json").read_text())
+    del config["files"]  # a folder saved before sums were recorded: h5py's error, named
+    (truncated / "config.json").write_text(json.dumps(config))
+    with pytest.raises(InvalidModelError, match="cannot load"):
         EmotionRecognizer.from_pretrained(truncated)
 
     future = tmp_path / "future"
@@ -181,3 +187,38 @@ def test_broken_model_folders(tiny_model_dir: Path, tmp_path: Path) -> None:
     (future / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match="upgrade emotionkit"):
         EmotionRecognizer.from_pretrained(future)
+
+
+def test_a_hub_that_never_answers_fails_within_the_timeout(tmp_path: Path) -> None:
+    """Probe: a Hub endpoint that accepts connections and never answers kept the caller waiting > 75 s."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)  # the kernel accepts connections; nobody ever reads or answers them
+    try:
+        endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        code = 'import time; t = time.time(); r = attempt(lambda: resolve_model("acme/silent", timeout=2)); '
+        code += 'r["seconds"] = time.time() - t; print(json.dumps(r))'
+        result = run_client(code, tmp_path / "hf", endpoint)
+    finally:
+        listener.close()
+    assert result["error"] == "ModelNotFoundError"
+    assert "did not answer within 2 s" in result["message"] and "EMOTIONKIT_HUB_TIMEOUT" in result["message"]
+    assert result["seconds"] < 20
+
+
+def test_timeout_and_empty_names_are_checked() -> None:
+    from emotionkit.hub import hub_timeout
+
+    with pytest.raises(ModelNotFoundError, match="model name is empty"):
+        EmotionRecognizer.from_pretrained("")
+    with pytest.raises(ValueError, match="timeout must be a positive number"):
+        resolve_model("acme/x", timeout=0)
+    os.environ["EMOTIONKIT_HUB_TIMEOUT"] = "soon"
+    try:
+        with pytest.raises(ValueError, match="EMOTIONKIT_HUB_TIMEOUT must be a positive number"):
+            hub_timeout()
+    finally:
+        del os.environ["EMOTIONKIT_HUB_TIMEOUT"]
+    assert hub_timeout(3) == 3.0

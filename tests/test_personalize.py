@@ -82,8 +82,8 @@ def test_repersonalising_starts_from_the_base(tiny_recognizer: EmotionRecognizer
     crops = _crops(4, seed=5)
     once = tiny_recognizer.personalize(crops, ["happy", "sad", "happy", "sad"], crops=True)
     twice = once.personalize(crops[:2], ["angry", "fear"], crops=True)
-    assert twice.config["architecture"]["base"]["name"] == "convnet"
-    assert twice.config["architecture"]["num_prototypes"] == 2
+    assert twice.config.architecture["base"]["name"] == "convnet"
+    assert twice.config.architecture["num_prototypes"] == 2
 
 
 def test_photos_and_folder_inputs(tiny_recognizer: EmotionRecognizer, tmp_path: Path) -> None:
@@ -131,6 +131,7 @@ def test_images_without_a_face_are_named(tiny_recognizer: EmotionRecognizer, tmp
         tiny_recognizer.personalize([ASTRONAUT, text], ["happy", "sad"])
 
 
+@pytest.mark.data
 def test_real_people_gain_and_others_unchanged(bundled: EmotionRecognizer) -> None:
     """jaffe-dev, 1 photo per class per identity: the person's other photos improve on average by 15+ points,
     and other people's faces (FER-2013 PublicTest) keep the base prediction."""

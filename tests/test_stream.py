@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ASTRONAUT, shared
 from emotionkit import EmotionRecognizer, FacePrediction, stream
-from emotionkit.stream import FaceTracker
+from emotionkit.streaming import FaceTracker
 
 CLIP = ("data", "media", "tears_of_steel_0500-0510_640x360.mp4")
 
@@ -150,6 +150,7 @@ def test_tracker_ids_and_smoothing() -> None:
     assert new[0].track_id == 2
 
 
+@pytest.mark.data
 def test_real_clip_face_found_and_tracked(bundled: EmotionRecognizer) -> None:
     clip = shared(*CLIP)
     with stream(clip, bundled) as frames:
@@ -164,6 +165,7 @@ def test_real_clip_face_found_and_tracked(bundled: EmotionRecognizer) -> None:
     assert ids.count(most) >= 0.9 * len(with_face), "the close-up face keeps one track id"
 
 
+@pytest.mark.data
 def test_demo_headless_writes_video_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from emotionkit.demo import main
 

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import TINY_ARCH, shared
+from conftest import TINY_ARCH, shared, tiny_config
 from emotionkit.labels import EMOTIONS
 from emotionkit.train.augment import build_augmentation
 from emotionkit.train.data import (
@@ -20,6 +20,7 @@ from emotionkit.train.data import (
     load_fer2013_folder,
     load_ferplus_votes,
     load_image_folder,
+    mix_ferplus_votes,
 )
 
 
@@ -96,7 +97,16 @@ def test_ferplus_votes_become_soft_labels(fer_folder: Path) -> None:
     assert soft[0, EMOTIONS.index("happy")] == pytest.approx(0.4)
     assert soft[1, public.labels[1]] == 1.0  # no votes: one-hot of the FER-2013 label
 
+    mixed = mix_ferplus_votes(public, votes, 0.5)
+    label = public.labels[0]
+    expected = 0.5 * np.eye(7)[label] + 0.5 * soft[0]
+    np.testing.assert_allclose(mixed.targets()[0], expected, atol=1e-6)
+    assert public.soft_labels is None and mix_ferplus_votes(public, votes, 0.0) is public
+    with pytest.raises(ValueError, match=r"ferplus weight must be in \[0, 1\]"):
+        mix_ferplus_votes(public, votes, 1.5)
 
+
+@pytest.mark.data
 def test_real_ferplus_file_aligns_with_the_shared_data() -> None:
     root = shared("data", "fer2013")
     sample = load_fer2013_folder(root, "PrivateTest").subset(range(0, 3589, 97))
@@ -136,7 +146,7 @@ def test_augmentation_is_identity_at_inference_and_random_in_training() -> None:
 
 def test_train_resume_and_report(fer_folder: Path, tmp_path: Path) -> None:
     from emotionkit import EmotionRecognizer
-    from emotionkit.model_files import default_preprocessing, write_model_folder
+    from emotionkit.model_files import write_model_folder
     from emotionkit.train.evaluate import evaluate, save_report
     from emotionkit.train.trainer import TrainConfig, train
 
@@ -158,7 +168,7 @@ def test_train_resume_and_report(fer_folder: Path, tmp_path: Path) -> None:
 
     folder = write_model_folder(
         second.model,
-        {"architecture": TINY_ARCH, "labels": list(EMOTIONS), "preprocessing": default_preprocessing(48)},
+        tiny_config(),
         tmp_path / "model",
     )
     rec = EmotionRecognizer.from_pretrained(folder)
@@ -292,6 +302,7 @@ def test_ensemble_recipe_trains_each_member_once(fer_folder: Path, tmp_path: Pat
     assert train_main(["--recipe", str(bad), "--output", str(tmp_path / "x")]) == 2
 
 
+@pytest.mark.data
 @pytest.mark.parametrize("name", ["default", "distilled"])
 def test_bundled_recipes_are_valid(name: str) -> None:
     from emotionkit.train.cli import resolve_recipe
@@ -309,7 +320,8 @@ def test_default_recipe_matches_the_bundled_model() -> None:
     from emotionkit.train.cli import resolve_recipe
 
     recipe = json.loads(resolve_recipe("default").read_text())
-    trained = read_config(resolve_model())["training"]
+    trained = read_config(resolve_model()).training
+    assert trained is not None
     assert [m["recipe"]["seed"] for m in trained["members"]] == [m["seed"] for m in recipe["ensemble"]]
     assert trained["recipe"]["ensemble"] == recipe["ensemble"]
 

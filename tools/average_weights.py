@@ -13,18 +13,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from emotionkit.data_paths import shared_root
-from emotionkit.model_files import default_preprocessing, write_model_folder
+from emotionkit.config import ModelConfig, Preprocessing
+from emotionkit.model_files import write_model_folder
 from emotionkit.models import build_model
 from emotionkit.preprocessing import prepare_faces
 from emotionkit.train.augment import build_augmentation
 from emotionkit.train.data import load_fer2013_folder
 from emotionkit.train.trainer import TrainConfig, reestimate_batchnorm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from shared_data import shared_root
 
 
 def main() -> None:
@@ -49,12 +53,12 @@ def main() -> None:
 
     train = load_fer2013_folder(shared_root() / "data" / "fer2013", "Training")
     reestimate_batchnorm(classifier, prepare_faces(train.images, 48), batches=args.bn_batches)
-    config = {
-        "architecture": recipe.architecture,
-        "labels": list(train.classes),
-        "preprocessing": default_preprocessing(48, recipe.face_margin, recipe.face_shift_y),
-        "training": {"averaged_snapshots": [p.name for p in args.snapshots]},
-    }
+    config = ModelConfig(
+        architecture=recipe.architecture,
+        labels=tuple(train.classes),
+        preprocessing=Preprocessing(recipe.face_margin, recipe.face_shift_y),
+        training={"averaged_snapshots": [p.name for p in args.snapshots]},
+    )
     write_model_folder(classifier, config, args.output)
     print(f"wrote {args.output} from {len(args.snapshots)} snapshots")
 

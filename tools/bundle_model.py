@@ -1,25 +1,29 @@
-"""Copy a trained model folder into the package as the bundled default and print its preset sha256 sums.
+"""Copy a trained model folder into the package as the bundled default and register its sha256 sums.
 
     python tools/bundle_model.py RUN_MODEL_DIR [--report reports/default/report.json]
 
-Writes ``src/emotionkit/assets/fer2013-mobilenetv2/{config.json,model.weights.h5}``,
-adds the measured metrics from the evaluation report (if given) to config.json,
-and rewrites the sha256 sums of the default preset in ``src/emotionkit/hub.py``.
-The model card (README.md in that folder) is maintained by hand.
+Writes ``src/emotionkit/assets/fer2013-mobilenetv2/{config.json,model.weights.h5}`` (the config in
+the current format, with the measured metrics from the evaluation report if given, and the weights'
+sha256), then the preset file ``src/emotionkit/assets/presets/fer2013-mobilenetv2.json`` with the
+sums of both files. The model card (README.md in that folder) is maintained by hand.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import re
 import shutil
+import tempfile
 from pathlib import Path
 
-from emotionkit.hub import sha256_file
+from emotionkit.config import Preprocessing
+from emotionkit.hub import DEFAULT_PRESET, PRESETS
+from emotionkit.model_files import CONFIG_NAME, WEIGHTS_NAME, read_config, sha256_file, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
-DEST = ROOT / "src" / "emotionkit" / "assets" / "fer2013-mobilenetv2"
+ASSETS = ROOT / "src" / "emotionkit" / "assets"
+DEST = ASSETS / "fer2013-mobilenetv2"
 
 
 def main() -> None:
@@ -29,12 +33,15 @@ def main() -> None:
     parser.add_argument("--face-margin", type=float)
     parser.add_argument("--face-shift-y", type=float)
     args = parser.parse_args()
-    DEST.mkdir(parents=True, exist_ok=True)
-    config = json.loads((args.model / "config.json").read_text())
-    if args.face_margin is not None:
-        config["preprocessing"]["face_margin"] = args.face_margin
-    if args.face_shift_y is not None:
-        config["preprocessing"]["face_shift_y"] = args.face_shift_y
+    config = read_config(args.model)
+    framing = config.preprocessing
+    config = config.replace(
+        preprocessing=Preprocessing(
+            framing.face_margin if args.face_margin is None else args.face_margin,
+            framing.face_shift_y if args.face_shift_y is None else args.face_shift_y,
+        ),
+        datasets=("fer2013",),
+    )
     if args.report:
         metrics = {}
         for r in json.loads(args.report.read_text()):
@@ -45,16 +52,17 @@ def main() -> None:
                     "type": "accuracy",
                     "value": round(r["accuracy_five_class"], 4),
                 }
-        config["metrics"] = metrics
-    config["datasets"] = ["fer2013"]
-    (DEST / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    shutil.copyfile(args.model / "model.weights.h5", DEST / "model.weights.h5")
-    sums = {name: sha256_file(DEST / name) for name in ("config.json", "model.weights.h5")}
-    hub = ROOT / "src" / "emotionkit" / "hub.py"
-    text = hub.read_text()
-    for name, digest in sums.items():
-        text = re.sub(rf'("{re.escape(name)}": ")[0-9a-f]{{64}}(")', rf"\g<1>{digest}\g<2>", text)
-    hub.write_text(text)
+        config = config.replace(metrics=metrics)
+    with tempfile.TemporaryDirectory() as tmp:  # the source may be DEST itself
+        weights = Path(tmp) / WEIGHTS_NAME
+        shutil.copyfile(args.model / WEIGHTS_NAME, weights)
+        DEST.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(weights, DEST / WEIGHTS_NAME)
+    write_config(DEST, config.replace(files={WEIGHTS_NAME: sha256_file(DEST / WEIGHTS_NAME)}))
+    sums = {name: sha256_file(DEST / name) for name in (CONFIG_NAME, WEIGHTS_NAME)}
+    preset = dataclasses.replace(PRESETS[DEFAULT_PRESET], sha256=sums)
+    path = ASSETS / "presets" / f"{preset.name}.json"
+    path.write_text(json.dumps(dataclasses.asdict(preset), indent=2) + "\n", encoding="utf-8")
     print(json.dumps(sums, indent=2))
 
 

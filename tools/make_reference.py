@@ -6,15 +6,18 @@ KERAS_BACKEND=tensorflow python tools/make_reference.py
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from emotionkit import EmotionRecognizer
-from emotionkit.data_paths import shared_root
 from emotionkit.hub import DEFAULT_PRESET, PRESETS
 from emotionkit.train.data import load_fer2013_folder
 from emotionkit.train.evaluate import predict_probabilities
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from shared_data import shared_root
 
 root = shared_root() / "data" / "fer2013"
 data = load_fer2013_folder(root, "PrivateTest")

@@ -6,16 +6,18 @@ with ``KERAS_BACKEND`` any time before the first model is loaded.
 Examples:
     >>> from emotionkit import EmotionRecognizer
     >>> rec = EmotionRecognizer.from_pretrained()          # bundled model, offline
-    >>> faces = rec.predict("photo.jpg")                   # doctest: +SKIP
+    >>> rec.predict("tests/data/astronaut.png")[0].label  # doctest: +SKIP
+    'happy'
 """
 
 from emotionkit.__about__ import __version__
 from emotionkit.drawing import annotate
+from emotionkit.errors import EmotionkitError, InvalidModelError, ModelNotFoundError
 from emotionkit.faces import BlazeFaceDetector, DetectedFace, FaceDetector, HaarDetector
-from emotionkit.hub import ModelNotFoundError
+from emotionkit.images import load_image
 from emotionkit.labels import EMOTIONS, FIVE_CLASSES
-from emotionkit.recognizer import EmotionRecognizer, FacePrediction, load_image
-from emotionkit.stream import FrameResult, stream
+from emotionkit.recognizer import EmotionRecognizer, FacePrediction
+from emotionkit.streaming import FrameResult, stream
 
 __all__ = [
     "__version__",
@@ -28,6 +30,8 @@ __all__ = [
     "FaceDetector",
     "BlazeFaceDetector",
     "HaarDetector",
+    "EmotionkitError",
+    "InvalidModelError",
     "ModelNotFoundError",
     "annotate",
     "load_image",

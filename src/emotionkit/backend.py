@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from types import ModuleType
 
 __all__ = ["import_keras", "backend_name"]
@@ -24,8 +27,31 @@ def backend_name() -> str:
     return os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
-def import_keras() -> ModuleType:
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null (C++ libraries write there directly, past ``sys.stderr``)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2 (e.g. some embedded interpreters): nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_keras(quiet: bool = False) -> ModuleType:
     """Import and return ``keras``; raise a helpful ImportError when it or its backend is missing.
+
+    Args:
+        quiet: Hide what the backend's native libraries print while they load (TensorFlow's
+            oneDNN and CUDA lines); used by the command lines unless ``--verbose``.
 
     Returns:
         The ``keras`` module.
@@ -38,8 +64,14 @@ def import_keras() -> ModuleType:
         >>> import_keras().__name__  # doctest: +SKIP
         'keras'
     """
+    if quiet:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
-        import keras
+        if quiet and "keras" not in sys.modules:
+            with _native_stderr_silenced():
+                import keras
+        else:
+            import keras
     except ImportError as exc:
         raise ImportError(
             f"emotionkit needs Keras 3 with a backend (KERAS_BACKEND={backend_name()!r}) but the import "

@@ -1,15 +1,25 @@
-"""``emotionkit``: command-line predictions on image files."""
+"""``emotionkit``: command-line predictions on image files, and bulk annotation of whole collections.
+
+```bash
+emotionkit predict photo.jpg --json --annotate out.png
+emotionkit annotate photos/ clip.mp4 "more/**/*.jpg" --output results.csv --fps 2
+```
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+import time
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-__all__ = ["main", "sample_image"]
+__all__ = ["ANNOTATE_SUFFIXES", "main", "sample_image"]
+
+ANNOTATE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+"""Image formats ``--annotate`` writes, by file name suffix."""
 
 
 def sample_image() -> Path:
@@ -28,10 +38,13 @@ def sample_image() -> Path:
 def _predict(args: argparse.Namespace) -> int:
     import cv2
 
+    from emotionkit.backend import import_keras
     from emotionkit.drawing import annotate
+    from emotionkit.images import load_image
     from emotionkit.labels import FIVE_CLASSES
-    from emotionkit.recognizer import EmotionRecognizer, load_image
+    from emotionkit.recognizer import EmotionRecognizer
 
+    import_keras(quiet=not args.verbose)  # TensorFlow's C++ start-up lines only with --verbose
     rec = EmotionRecognizer.from_pretrained(args.model, classes=FIVE_CLASSES if args.five else None)
     status = 0
     if args.annotate and len(args.images) > 1:
@@ -61,6 +74,121 @@ def _predict(args: argparse.Namespace) -> int:
     return status
 
 
+def _annotate(args: argparse.Namespace) -> int:
+    """``emotionkit annotate``: 0 if every input was processed, 1 if some failed, 2 on usage errors."""
+    from emotionkit.collection import OUTPUT_SUFFIXES, Progress, RowWriter, annotate_groups, expand_inputs
+
+    def usage(message: str) -> int:
+        print(f"emotionkit annotate: error: {message}", file=sys.stderr)
+        return 2
+
+    if Path(args.output).suffix.lower() not in OUTPUT_SUFFIXES:
+        return usage(f"cannot write {args.output!r}: --output must end in {', '.join(OUTPUT_SUFFIXES)}")
+    if args.every < 1 or args.batch_size < 1 or args.workers < 1 or (args.fps is not None and args.fps <= 0):
+        return usage("--every, --batch-size and --workers must be at least 1, and --fps positive")
+    from emotionkit.backend import import_keras
+    from emotionkit.labels import FIVE_CLASSES
+    from emotionkit.recognizer import EmotionRecognizer
+
+    try:
+        import_keras(quiet=not args.verbose)
+        rec = EmotionRecognizer.from_pretrained(args.model, classes=FIVE_CLASSES if args.five else None)
+        writer = RowWriter(args.output, rec.labels, overwrite=args.overwrite)
+    except (FileNotFoundError, ValueError, ImportError) as exc:
+        return usage(str(exc))
+    inputs = [f for f in expand_inputs(args.inputs) if f not in writer.done]
+    progress = Progress(len(inputs), enabled=not args.quiet)
+    counts = {"inputs": 0, "faces": 0, "no face": 0, "failed": 0}
+    start = time.perf_counter()
+    groups = annotate_groups(
+        inputs,
+        rec,
+        every=args.every,
+        fps=args.fps,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        max_faces=args.max_faces,
+        face_crops=args.crops,
+    )
+    if args.ray:
+        try:
+            groups = _ray_groups(args, inputs)
+        except (ImportError, ValueError) as exc:
+            writer.close()
+            return usage(str(exc))
+    interrupted = False
+    try:
+        for group in groups:
+            if isinstance(group, list):
+                writer.write(group)
+                dicts = [r.to_dict(rec.labels) for r in group]
+            else:
+                writer.write_dicts(group.dicts)
+                dicts = group.dicts
+            for rows in _by_input(dicts):
+                counts["inputs"] += 1
+                counts["failed"] += any(r["error"] for r in rows)
+                counts["faces"] += sum(r["face"] is not None for r in rows)
+                counts["no face"] += all(r["face"] is None and not r["error"] for r in rows)
+                progress.update()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if hasattr(groups, "close"):
+            groups.close()
+        writer.close()
+        progress.close()
+    if not args.quiet:
+        seconds = time.perf_counter() - start
+        skipped = f", {len(writer.done)} already in the output" if writer.done else ""
+        print(
+            f"{args.output}: {counts['inputs']} inputs in {seconds:.1f} s ({counts['faces']} faces, "
+            f"{counts['no face']} without a face, {counts['failed']} failed{skipped})"
+            + ("; interrupted: run the same command to resume" if interrupted else ""),
+            file=sys.stderr,
+        )
+    return 130 if interrupted else (1 if counts["failed"] else 0)
+
+
+class _RayBatch:
+    """The rows of one Ray batch, as dictionaries."""
+
+    def __init__(self, dicts: list[dict[str, Any]]) -> None:
+        self.dicts = dicts
+
+
+def _ray_groups(args: argparse.Namespace, inputs: list[str]) -> Any:
+    """Batches of rows computed by Ray actors (``--ray``), in the order Ray returns them."""
+    if args.actors < 1:
+        raise ValueError("--actors must be at least 1")
+    try:
+        import ray
+    except ImportError as exc:
+        raise ImportError(f"--ray needs Ray Data: pip install 'emotionkit[ray]' ({exc})") from None
+    from emotionkit.distributed import annotate_dataset
+    from emotionkit.labels import FIVE_CLASSES
+
+    if not ray.is_initialized():
+        ray.init(address=None if args.ray == "local" else args.ray, log_to_driver=False)
+    options = {"every": args.every, "fps": args.fps, "max_faces": args.max_faces, "face_crops": args.crops}
+    dataset = annotate_dataset(
+        inputs,
+        model=args.model,
+        classes=list(FIVE_CLASSES) if args.five else None,
+        concurrency=args.actors,
+        **options,
+    )
+    return (_RayBatch(table.to_pylist()) for table in dataset.iter_batches(batch_format="pyarrow", batch_size=None))
+
+
+def _by_input(dicts: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Rows grouped by input, in order of first appearance."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in dicts:
+        groups.setdefault(row["input"], []).append(row)
+    return list(groups.values())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``emotionkit`` command line.
 
@@ -68,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         argv: Arguments (default: ``sys.argv[1:]``).
 
     Returns:
-        The exit code: 0 on success, 1 if an image could not be read, 2 on usage errors.
+        The exit code: 0 on success, 1 if an image could not be read (``predict``) or an input
+        failed (``annotate``), 2 on usage errors, 130 if ``annotate`` was interrupted.
 
     Examples:
         >>> main(["predict", "photo.jpg", "--json"])  # doctest: +SKIP
@@ -83,13 +212,37 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=None, help="preset name, model folder or Hub repo id (default: bundled)")
     p.add_argument("--annotate", metavar="OUT.png", help="write the image with boxes and labels drawn")
     p.add_argument("--five", action="store_true", help="restrict to angry, happy, neutral, sad, surprise")
+    p.add_argument("--verbose", action="store_true", help="show the deep-learning backend's start-up messages")
+    a = sub.add_parser("annotate", help="one row per face for many images, folders, globs and videos")
+    a.add_argument("inputs", nargs="+", help="image or video files, folders (recursive), glob patterns")
+    a.add_argument("--output", "-o", required=True, help="results file: .csv, .jsonl or .parquet (needs pyarrow)")
+    a.add_argument("--every", type=int, default=1, help="videos: process every n-th frame (default: 1)")
+    a.add_argument("--fps", type=float, help="videos: process this many frames per second instead")
+    a.add_argument("--overwrite", action="store_true", help="start a new output instead of resuming")
+    a.add_argument("--quiet", action="store_true", help="no progress line and no summary")
+    a.add_argument("--model", default=None, help="preset name, model folder or Hub repo id (default: bundled)")
+    a.add_argument("--batch-size", type=int, default=256, help="faces per forward pass (default: 256)")
+    a.add_argument("--workers", type=int, default=4, help="image decoding threads (default: 4)")
+    a.add_argument("--max-faces", type=int, help="keep at most this many faces per image or frame")
+    a.add_argument("--crops", action="store_true", help="the images are face crops: no detection, one face each")
+    a.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="run on a Ray cluster (ADDRESS such as ray://head:10001; a local one when omitted); needs emotionkit[ray]",
+    )
+    a.add_argument("--actors", type=int, default=2, help="with --ray: number of actors (default: 2)")
+    a.add_argument("--five", action="store_true", help="restrict to angry, happy, neutral, sad, surprise")
+    a.add_argument("--verbose", action="store_true", help="show the deep-learning backend's start-up messages")
     args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the terminal
     if args.version:
         from emotionkit import __version__
 
         print(__version__)
         return 0
+    if args.command == "annotate":
+        return _annotate(args)
     if args.command != "predict":
         parser.print_help()
         return 2
@@ -97,6 +250,13 @@ def main(argv: list[str] | None = None) -> int:
         args.images.append(str(sample_image()))
     if not args.images:
         parser.error("give image files, or --sample for the bundled sample photo")
+    if args.annotate and Path(args.annotate).suffix.lower() not in ANNOTATE_SUFFIXES:
+        print(
+            f"emotionkit predict: error: cannot write {args.annotate!r}: --annotate takes a file name ending in "
+            f"{', '.join(ANNOTATE_SUFFIXES)}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         return _predict(args)
     except (FileNotFoundError, ValueError, ImportError) as exc:

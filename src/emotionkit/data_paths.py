@@ -1,30 +1,29 @@
-"""Where shared data lives: ``$EMOTIONKIT_DATA`` or a ``shared/`` folder beside the project."""
+"""Deprecated: where the repository's own data lives is not the installed library's business.
+
+Kept for one release with a ``DeprecationWarning``. Pass data locations explicitly
+(``emotionkit-train --data``), or set ``EMOTIONKIT_DATA``.
+"""
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 __all__ = ["shared_root"]
 
+warnings.warn(
+    "emotionkit.data_paths is deprecated and will be removed; pass data paths explicitly or set EMOTIONKIT_DATA",
+    DeprecationWarning,
+    stacklevel=2,
+)
+
 
 def shared_root() -> Path:
-    """Return the folder holding ``data/`` and ``weights/`` (training data and ImageNet weights).
-
-    ``$EMOTIONKIT_DATA`` wins; otherwise ``../shared`` relative to the working
-    directory, then relative to this source tree's project root.
+    """Return ``$EMOTIONKIT_DATA``, else ``../shared`` relative to the working directory.
 
     Returns:
-        The folder (it may not exist; callers report what they miss).
-
-    Examples:
-        >>> isinstance(shared_root(), Path)
-        True
+        The folder (it may not exist).
     """
     env = os.environ.get("EMOTIONKIT_DATA")
-    if env:
-        return Path(env)
-    for candidate in (Path.cwd().parent / "shared", Path(__file__).resolve().parents[3] / "shared"):
-        if candidate.is_dir():
-            return candidate
-    return Path.cwd().parent / "shared"
+    return Path(env) if env else Path.cwd().parent / "shared"

@@ -67,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", help="write the annotated video here (.mp4)")
     parser.add_argument("--json", action="store_true", help="print one JSON line per processed frame")
     parser.add_argument("--max-frames", type=int, help="stop after this many processed frames")
+    parser.add_argument("--verbose", action="store_true", help="show the deep-learning backend's start-up messages")
     args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the terminal
     if args.every < 1:
         parser.error("--every must be at least 1")
 
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from emotionkit.drawing import annotate
     from emotionkit.recognizer import EmotionRecognizer
-    from emotionkit.stream import stream
+    from emotionkit.streaming import stream
 
     window = not args.no_window
     if window and not has_display():
@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         window = False
     try:
+        from emotionkit.backend import import_keras
+
+        import_keras(quiet=not args.verbose)
         rec = EmotionRecognizer.from_pretrained(args.model)
         frames = stream(args.source, rec, every=args.every, smoothing=args.smoothing)
     except (OSError, ValueError, TypeError, ImportError) as exc:

@@ -12,7 +12,6 @@ from emotionkit.recognizer import FacePrediction
 
 __all__ = ["annotate", "EMOTION_COLORS"]
 
-#: BGR colour of each emotion's box and bar.
 EMOTION_COLORS: dict[str, tuple[int, int, int]] = {
     "angry": (40, 40, 220),
     "disgust": (40, 140, 40),
@@ -22,6 +21,7 @@ EMOTION_COLORS: dict[str, tuple[int, int, int]] = {
     "sad": (200, 120, 40),
     "surprise": (40, 160, 255),
 }
+"""BGR colour of each emotion's box and bar."""
 
 
 def _rgb(color: tuple[int, int, int], order: ColorOrder) -> tuple[int, int, int]:

@@ -1,17 +1,18 @@
 """Face detection behind a small interface, with a bundled default that needs no download.
 
-The default, :class:`BlazeFaceDetector`, runs Google's MediaPipe BlazeFace
+The default, [`BlazeFaceDetector`][emotionkit.faces.BlazeFaceDetector], runs Google's MediaPipe BlazeFace
 short-range model (a 230 KB TFLite file, Apache-2.0, shipped inside emotionkit)
 through ``cv2.dnn``. It returns boxes plus six keypoints (eyes, nose, mouth,
-ears) used to level the eyes before classification. :class:`HaarDetector`
+ears) used to level the eyes before classification. [`HaarDetector`][emotionkit.faces.HaarDetector]
 wraps OpenCV's Haar cascade where the installed OpenCV ships one.
 
 Any object with a ``detect(image) -> list[DetectedFace]`` method can be passed
-to :class:`emotionkit.EmotionRecognizer` as ``detector=``.
+to [`EmotionRecognizer`][emotionkit.EmotionRecognizer] as ``detector=``.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,8 +23,8 @@ import numpy as np
 
 __all__ = ["DetectedFace", "FaceDetector", "BlazeFaceDetector", "HaarDetector", "BLAZEFACE_SHA256"]
 
-#: sha256 of the bundled ``face_detection_short_range.tflite`` (mediapipe 0.10.14 wheel).
 BLAZEFACE_SHA256 = "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8"
+"""sha256 of the bundled ``face_detection_short_range.tflite`` (mediapipe 0.10.14 wheel)."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class DetectedFace:
 
 @runtime_checkable
 class FaceDetector(Protocol):
-    """What :class:`emotionkit.EmotionRecognizer` needs from a face detector."""
+    """What [`EmotionRecognizer`][emotionkit.EmotionRecognizer] needs from a face detector."""
 
     def detect(self, image: np.ndarray) -> list[DetectedFace]:
         """Find faces.
@@ -91,6 +92,13 @@ class BlazeFaceDetector:
     images cost no more than small ones. Elongated frames (e.g. 16:9 video) are
     also searched in overlapping square tiles along the long side, which finds
     faces down to about 1/10 of the short side; smaller faces are often missed.
+    Tiles are only used when the short side has at least
+    [`MIN_TILE_SIDE`][emotionkit.faces.BlazeFaceDetector.MIN_TILE_SIDE] pixels, and at most
+    [`MAX_TILES`][emotionkit.faces.BlazeFaceDetector.MAX_TILES] are searched, so degenerate
+    images (1 x 2000 pixels, 4 x 30000) cost no more than a normal frame.
+
+    Safe to share between threads: each thread runs its own copy of the network
+    (``cv2.dnn`` networks keep per-call state and give wrong boxes when shared).
 
     Args:
         score_threshold: Minimum confidence of a returned face.
@@ -109,6 +117,10 @@ class BlazeFaceDetector:
     """
 
     input_size = 128
+    MIN_TILE_SIDE = 32
+    """Shortest image side (pixels) for which elongated images are also searched in tiles."""
+    MAX_TILES = 8
+    """Most tiles searched besides the whole image."""
 
     def __init__(
         self,
@@ -130,13 +142,22 @@ class BlazeFaceDetector:
             if not path.is_file():
                 raise FileNotFoundError(f"BlazeFace model file not found: {path}")
         self.model_path = path
-        self._net = cv2.dnn.readNetFromTFLite(str(path))
-        self._names = list(self._net.getUnconnectedOutLayersNames())
+        self._local = threading.local()
+        self._net()  # load once now, so that a bad file fails here and not in the first detect
         self._anchors = _blazeface_anchors()
 
+    def _net(self) -> tuple[object, list[str]]:
+        """This thread's network and its output names."""
+        net = getattr(self._local, "net", None)
+        if net is None:
+            loaded = cv2.dnn.readNetFromTFLite(str(self.model_path))
+            net = self._local.net = (loaded, list(loaded.getUnconnectedOutLayersNames()))
+        return net
+
     def _forward(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        self._net.setInput(blob)
-        outputs = self._net.forward(self._names)
+        net, names = self._net()
+        net.setInput(blob)  # type: ignore[attr-defined]
+        outputs = net.forward(names)  # type: ignore[attr-defined]
         regressors = next((o for o in outputs if o.shape[-1] == 16), None)
         logits = next((o for o in outputs if o.shape[-1] == 1), None)
         if regressors is None or logits is None:
@@ -168,12 +189,25 @@ class BlazeFaceDetector:
         boxes[:, :2] += offset
         return boxes, scores[keep], points + offset
 
-    def _regions(self, h: int, w: int) -> list[tuple[int, int, int, int]]:
-        """The whole image, plus overlapping square tiles along the long side of elongated images."""
+    def regions(self, h: int, w: int) -> list[tuple[int, int, int, int]]:
+        """Return the regions searched in an ``h`` x ``w`` image: the whole image, plus overlapping
+        square tiles along the long side of elongated images (see the class docs for the limits).
+
+        Args:
+            h: Image height in pixels.
+            w: Image width in pixels.
+
+        Returns:
+            ``(x, y, width, height)`` of each region.
+
+        Examples:
+            >>> len(BlazeFaceDetector().regions(360, 640))
+            4
+        """
         regions = [(0, 0, w, h)]
         short, long_ = min(h, w), max(h, w)
-        if self.tiling and long_ > 1.25 * short:
-            count = int(np.ceil((long_ - short) / (short / 2))) + 1
+        if self.tiling and long_ > 1.25 * short and short >= self.MIN_TILE_SIDE:
+            count = min(int(np.ceil((long_ - short) / (short / 2))) + 1, self.MAX_TILES)
             for start in np.linspace(0, long_ - short, count).round().astype(int):
                 regions.append((int(start), 0, short, short) if w > h else (0, int(start), short, short))
         return regions
@@ -194,7 +228,7 @@ class BlazeFaceDetector:
         if image.ndim == 3 and image.shape[2] == 1:
             image = image[:, :, 0]
         h, w = image.shape[:2]
-        found = [self._run(image[y : y + rh, x : x + rw], x, y) for x, y, rw, rh in self._regions(h, w)]
+        found = [self._run(image[y : y + rh, x : x + rw], x, y) for x, y, rw, rh in self.regions(h, w)]
         boxes = np.concatenate([f[0] for f in found])
         scores = np.concatenate([f[1] for f in found])
         points = np.concatenate([f[2] for f in found])

@@ -1,28 +1,47 @@
 """Resolve a model name to a local model folder: bundled preset, local folder, or Hugging Face Hub repo.
 
-Resolution order for :func:`resolve_model`:
+Resolution order for [`resolve_model`][emotionkit.hub.resolve_model]:
 
-1. ``None`` or a preset name (see :data:`PRESETS`): the bundled folder inside the
+1. ``None`` or a preset name (see [`PRESETS`][emotionkit.hub.PRESETS]): the bundled folder inside the
    installed package, checked against the preset's sha256 sums; works offline.
 2. An existing local folder (as written by ``save_pretrained``).
 3. A Hub repo id ``"org/name"``: ``config.json``, ``model.weights.h5`` and
    ``README.md`` are downloaded with ``huggingface_hub`` into its cache (honours
    ``HF_ENDPOINT``, ``HF_HOME``, ``HF_HUB_OFFLINE``). Repo ids registered in
-   :data:`PRESETS` are verified against their sha256 sums.
+   [`PRESETS`][emotionkit.hub.PRESETS] are verified against their sha256 sums.
+
+Presets are data: one JSON file per preset in ``emotionkit/assets/presets/``
+(fields of [`Preset`][emotionkit.hub.Preset]). A Hub that accepts connections but
+does not answer fails after ``timeout`` seconds (``$EMOTIONKIT_HUB_TIMEOUT``, default
+10) with a [`ModelNotFoundError`][emotionkit.errors.ModelNotFoundError], falling back to
+cached files when there are any.
 """
 
 from __future__ import annotations
 
-import hashlib
+import json
+import math
+import os
 import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from emotionkit.__about__ import __version__
-from emotionkit.model_files import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME
+from emotionkit.errors import InvalidModelError, ModelNotFoundError
+from emotionkit.model_files import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, check_files, sha256_file
 
-__all__ = ["Preset", "PRESETS", "DEFAULT_PRESET", "ModelNotFoundError", "resolve_model", "sha256_file"]
+__all__ = [
+    "DEFAULT_PRESET",
+    "DEFAULT_TIMEOUT",
+    "PRESETS",
+    "ModelNotFoundError",
+    "Preset",
+    "hub_timeout",
+    "resolve_model",
+    "sha256_file",
+]
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 ACCEPTED_FORMS = (
@@ -30,10 +49,6 @@ ACCEPTED_FORMS = (
     "a local folder holding config.json and model.weights.h5, "
     "or a Hugging Face Hub repo id such as 'org/name'"
 )
-
-
-class ModelNotFoundError(FileNotFoundError):
-    """A model name could not be resolved to files (unknown, missing, or offline and not cached)."""
 
 
 @dataclass(frozen=True)
@@ -54,47 +69,79 @@ class Preset:
     repo_id: str | None = None
     sha256: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def from_file(cls, path: str | Path) -> Preset:
+        """Read a preset JSON file (the fields of this class).
 
-#: Registered models. The default is bundled, so it needs no network.
-PRESETS: dict[str, Preset] = {}
+        Args:
+            path: The file.
+
+        Returns:
+            The preset.
+
+        Raises:
+            emotionkit.errors.InvalidModelError: If a field is unknown, missing or of the wrong type.
+
+        Examples:
+            >>> Preset.from_file(next(_preset_files())).name
+            'fer2013-mobilenetv2'
+        """
+        data: Any = json.loads(Path(path).read_text(encoding="utf-8"))
+        if (
+            not isinstance(data, dict)
+            or set(data) - set(cls.__dataclass_fields__)
+            or not {"name", "description"} <= set(data)
+        ):
+            raise InvalidModelError(f"{path}: a preset is an object with name, description[, bundled, repo_id, sha256]")
+        if not all(isinstance(data.get(k), (str, type(None))) for k in ("name", "description", "bundled", "repo_id")):
+            raise InvalidModelError(f"{path}: name, description, bundled and repo_id must be strings")
+        sums = data.get("sha256", {})
+        if not isinstance(sums, dict) or not all(isinstance(v, str) and len(v) == 64 for v in sums.values()):
+            raise InvalidModelError(f"{path}: field 'sha256' must map file names to sha256 hex digests")
+        return cls(**data)
+
+
+def _preset_files() -> Any:
+    folder = resources.files("emotionkit") / "assets" / "presets"
+    return (entry for entry in sorted(folder.iterdir(), key=lambda e: e.name) if entry.name.endswith(".json"))
+
+
+PRESETS: dict[str, Preset] = {preset.name: preset for preset in map(Preset.from_file, _preset_files())}
+"""Registered models, read from ``emotionkit/assets/presets/*.json``. The default is bundled: no network."""
 DEFAULT_PRESET = "fer2013-mobilenetv2"
+DEFAULT_TIMEOUT = 10.0
+"""Seconds to wait for the Hub to answer a request, unless ``timeout`` or ``$EMOTIONKIT_HUB_TIMEOUT`` says otherwise."""
 
 
-def _register(preset: Preset) -> None:
-    PRESETS[preset.name] = preset
-
-
-def sha256_file(path: str | Path) -> str:
-    """Return the hex sha256 of a file.
+def hub_timeout(timeout: float | None = None) -> float:
+    """Return the Hub timeout in seconds: ``timeout``, else ``$EMOTIONKIT_HUB_TIMEOUT``, else 10.
 
     Args:
-        path: The file.
+        timeout: An explicit value.
 
     Returns:
-        64 hex digits.
+        The timeout.
+
+    Raises:
+        ValueError: If the value (or the variable) is not a positive number.
 
     Examples:
-        >>> len(sha256_file(__file__))
-        64
+        >>> hub_timeout(3)
+        3.0
     """
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    raw: Any = timeout if timeout is not None else os.environ.get("EMOTIONKIT_HUB_TIMEOUT", DEFAULT_TIMEOUT)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        where = "timeout" if timeout is not None else "EMOTIONKIT_HUB_TIMEOUT"
+        raise ValueError(f"{where} must be a positive number of seconds, got {raw!r}")
+    return value
 
 
 def _verify(folder: Path, preset: Preset) -> None:
-    for name, expected in preset.sha256.items():
-        path = folder / name
-        if not path.is_file():
-            raise ModelNotFoundError(f"preset {preset.name!r}: {path} is missing")
-        actual = sha256_file(path)
-        if actual != expected:
-            raise ValueError(
-                f"preset {preset.name!r}: {path} has sha256 {actual}, expected {expected}; "
-                "the file is corrupt or was replaced (delete it from the cache and retry)"
-            )
+    check_files(folder, preset.sha256, f"preset {preset.name!r}")
 
 
 def _accepted() -> str:
@@ -108,6 +155,7 @@ def resolve_model(
     cache_dir: str | Path | None = None,
     local_files_only: bool = False,
     token: str | bool | None = None,
+    timeout: float | None = None,
 ) -> Path:
     """Return a local folder holding the model's ``config.json`` and ``model.weights.h5``.
 
@@ -118,16 +166,18 @@ def resolve_model(
         cache_dir: Hub cache folder (default: the ``huggingface_hub`` cache).
         local_files_only: Never touch the network; use cached Hub files only.
         token: Hub token (``None`` uses the logged-in token, if any).
+        timeout: Seconds to wait for the Hub to answer (see [`hub_timeout`][emotionkit.hub.hub_timeout]).
 
     Returns:
         The model folder.
 
     Raises:
-        ModelNotFoundError: If the name resolves to nothing (the message lists
-            the accepted forms), a file is missing, or a Hub repo is offline and
-            not cached.
-        ValueError: If a registered file fails its sha256 check.
+        emotionkit.errors.ModelNotFoundError: If the name resolves to nothing (the message
+            lists the accepted forms), a file is missing, or a Hub repo is unreachable,
+            does not answer within ``timeout``, or is offline, and is not cached.
+        emotionkit.errors.InvalidModelError: If a registered file fails its sha256 check.
         TypeError: If ``name_or_path`` is not a string, path or ``None``.
+        ValueError: If ``timeout`` is not a positive number.
 
     Examples:
         >>> (resolve_model() / "config.json").is_file()
@@ -140,6 +190,9 @@ def resolve_model(
             f"model must be a str, a path or None, got {type(name_or_path).__name__}; accepted: {_accepted()}"
         )
     text = str(name_or_path)
+    if not text.strip():
+        raise ModelNotFoundError(f"model name is empty; accepted: {_accepted()}")
+    seconds = hub_timeout(timeout)
     preset = PRESETS.get(text)
     if preset is not None and preset.bundled:
         folder = Path(str(resources.files("emotionkit") / "assets" / preset.bundled))
@@ -153,16 +206,47 @@ def resolve_model(
     repo_id = preset.repo_id if preset is not None and preset.repo_id else text
     if path.exists() or not _REPO_ID.match(repo_id) or text.startswith((".", "/", "~")):
         raise ModelNotFoundError(f"model {text!r} not found: it is not a folder; accepted: {_accepted()}")
-    folder = _download(repo_id, revision, cache_dir, local_files_only, token)
+    folder = _download(repo_id, revision, cache_dir, local_files_only, token, seconds)
     if preset is not None:
         _verify(folder, preset)
     return folder
 
 
+def _hub_answers(repo_id: str, revision: str | None, token: str | bool | None, timeout: float) -> bool:
+    """One HEAD request for config.json with ``timeout`` and no retries: does the Hub answer at all?
+
+    ``hf_hub_download`` retries a timed-out request five times with a longer timeout when
+    nothing is cached, which leaves a caller waiting for minutes on a Hub that accepts
+    connections and never answers. HTTP errors (404, 401, ...) count as answers: the
+    download reports them with their own messages.
+    """
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        get_hf_file_metadata(
+            hf_hub_url(repo_id, CONFIG_NAME, revision=revision),
+            token=token,
+            timeout=timeout,
+            library_name="emotionkit",
+            library_version=__version__,
+        )
+    except HfHubHTTPError:
+        return True
+    except Exception:  # timeouts and connection errors of whichever HTTP client huggingface_hub uses
+        return False
+    return True
+
+
 def _download(
-    repo_id: str, revision: str | None, cache_dir: str | Path | None, local_files_only: bool, token: str | bool | None
+    repo_id: str,
+    revision: str | None,
+    cache_dir: str | Path | None,
+    local_files_only: bool,
+    token: str | bool | None,
+    timeout: float,
 ) -> Path:
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import constants, hf_hub_download
     from huggingface_hub.errors import (
         HfHubHTTPError,
         LocalEntryNotFoundError,
@@ -171,6 +255,15 @@ def _download(
         RevisionNotFoundError,
     )
 
+    if not (local_files_only or constants.HF_HUB_OFFLINE) and not _hub_answers(repo_id, revision, token, timeout):
+        try:
+            return _download(repo_id, revision, cache_dir, True, token, timeout)
+        except ModelNotFoundError:
+            raise ModelNotFoundError(
+                f"the Hub at {constants.ENDPOINT} did not answer within {timeout:g} s for {repo_id!r} and the "
+                "model is not cached; check the network, raise the timeout (timeout=... or "
+                "EMOTIONKIT_HUB_TIMEOUT), or pass a local folder"
+            ) from None
     folder: Path | None = None
     for filename in (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME):
         try:
@@ -181,6 +274,7 @@ def _download(
                 cache_dir=cache_dir,
                 local_files_only=local_files_only,
                 token=token,
+                etag_timeout=timeout,
                 library_name="emotionkit",
                 library_version=__version__,
             )
@@ -210,16 +304,3 @@ def _download(
         folder = Path(path).parent
     assert folder is not None
     return folder
-
-
-_register(
-    Preset(
-        name=DEFAULT_PRESET,
-        description="MobileNetV2 (alpha 0.35, 96 px) trained on FER-2013; bundled in the wheel",
-        bundled="fer2013-mobilenetv2",
-        sha256={
-            "config.json": "30b17ecec5b790092c7ffbd6fd4a6bb18bc3324bab1b38815cbeeabbba220996",
-            "model.weights.h5": "c7176c8a8edba6406a8eb39821562827e2a1c2e624750d5e7b3bd53f09be8b50",
-        },
-    )
-)

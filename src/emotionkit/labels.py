@@ -6,11 +6,11 @@ from collections.abc import Iterable, Sequence
 
 __all__ = ["EMOTIONS", "FIVE_CLASSES", "validate_labels", "label_indices"]
 
-#: The seven FER-2013 classes, in the output order of every emotionkit model.
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+"""The seven FER-2013 classes, in the output order of every emotionkit model."""
 
-#: The five classes most systems agree on (no ``disgust``, no ``fear``).
 FIVE_CLASSES: tuple[str, ...] = ("angry", "happy", "neutral", "sad", "surprise")
+"""The five classes most systems agree on (no ``disgust``, no ``fear``)."""
 
 
 def validate_labels(labels: Iterable[str], known: Sequence[str] = EMOTIONS) -> tuple[str, ...]:

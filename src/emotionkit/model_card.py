@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+
+from emotionkit.config import ModelConfig
 
 __all__ = ["render_model_card"]
 
 
-def render_model_card(config: dict[str, Any], body: str | None = None) -> str:
+def render_model_card(config: ModelConfig, body: str | None = None) -> str:
     """Return a model card: YAML front matter for the Hub, then a Markdown body.
 
     Args:
-        config: The model's ``config.json`` content; ``config["metrics"]`` (if any)
-            becomes Hub ``model-index`` style metrics, ``config["personalized"]``
-            is mentioned.
+        config: The model's config; its ``metrics`` (if any) become Hub metrics
+            metadata, a ``personalized`` provenance is mentioned.
         body: Markdown after the front matter; default: a generated summary.
 
     Returns:
         The card text.
 
     Examples:
-        >>> render_model_card({"labels": ["a", "b"], "architecture": {"name": "convnet"}}).startswith("---")
+        >>> cfg = ModelConfig({"name": "convnet", "input_size": 48}, ("a", "b"))
+        >>> render_model_card(cfg).startswith("---")
         True
     """
-    metrics = config.get("metrics", {})
+    metrics = config.metrics
     front = [
         "---",
         "library_name: emotionkit",
@@ -36,19 +37,19 @@ def render_model_card(config: dict[str, Any], body: str | None = None) -> str:
         "- facial-expression-recognition",
         "- emotion-recognition",
     ]
-    if "datasets" in config:
+    if config.datasets:
         front.append("datasets:")
-        front += [f"- {d}" for d in config["datasets"]]
+        front += [f"- {d}" for d in config.datasets]
     if metrics:
         front.append("metrics:")
         front += [f"- {name}" for name in sorted({m.get("type", "accuracy") for m in metrics.values()})]
     front.append("---")
     if body is None:
-        arch = config.get("architecture", {})
+        arch = config.architecture
         lines = [
             "# emotionkit facial-expression model",
             "",
-            f"Architecture: `{arch.get('name', '?')}`; labels: {', '.join(config.get('labels', []))}.",
+            f"Architecture: `{arch.get('name', '?')}`; labels: {', '.join(config.labels)}.",
             "",
             "Load it with:",
             "",
@@ -57,11 +58,11 @@ def render_model_card(config: dict[str, Any], body: str | None = None) -> str:
             'rec = EmotionRecognizer.from_pretrained("<this repo id or folder>")',
             "```",
         ]
-        if config.get("personalized"):
-            lines += ["", f"Personalised from `{config['personalized'].get('base', '?')}`."]
+        if config.personalized:
+            lines += ["", f"Personalised from `{config.personalized.get('base', '?')}`."]
         if metrics:
             lines += ["", "## Metrics", "", "| metric | value |", "|---|---|"]
             lines += [f"| {k} | {v.get('value')} |" for k, v in sorted(metrics.items())]
-        lines += ["", "## Config", "", "```json", json.dumps(config.get("architecture", {}), indent=2), "```"]
+        lines += ["", "## Config", "", "```json", json.dumps(config.architecture, indent=2), "```"]
         body = "\n".join(lines)
     return "\n".join(front) + "\n\n" + body.strip() + "\n"

@@ -1,51 +1,96 @@
 """Read and write a model folder: ``config.json`` + ``model.weights.h5`` (+ ``README.md``).
 
 The folder never holds pickles or code: the architecture is rebuilt from
-``config.json`` by :func:`emotionkit.models.build_model` and only tensors are
-read from the HDF5 weights file.
+``config.json`` (a [`ModelConfig`][emotionkit.config.ModelConfig]) by
+[`emotionkit.models.build_model`][emotionkit.models.build_model] and only tensors are read from
+the HDF5 weights file. When a folder is written, the sha256 of its weights file is
+recorded in ``config.json`` (``files``); when it is read, the file is checked
+against it, so a corrupted or replaced weights file is refused with an error
+that names it instead of loading silently.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
+import os
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from emotionkit.config import FORMAT_VERSION, ModelConfig, Preprocessing
+from emotionkit.errors import InvalidModelError, ModelNotFoundError
+
 __all__ = [
-    "CONFIG_NAME",
-    "WEIGHTS_NAME",
     "CARD_NAME",
-    "FORMAT_VERSION",
-    "read_config",
-    "write_config",
-    "default_preprocessing",
-    "write_model_folder",
+    "CONFIG_NAME",
     "FER_FACE_MARGIN",
     "FER_FACE_SHIFT_Y",
+    "FER_PREPROCESSING",
+    "FORMAT_VERSION",
+    "WEIGHTS_NAME",
+    "check_files",
+    "load_model",
+    "read_config",
+    "sha256_file",
+    "verify_files",
+    "write_config",
+    "write_model_folder",
 ]
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.weights.h5"
 CARD_NAME = "README.md"
-FORMAT_VERSION = 1
+
+FER_FACE_MARGIN = 0.09
+"""Margin of the crop framing that reproduces FER-2013's faces from BlazeFace boxes.
+
+Measured on 300 PublicTest faces: the box is 84% of the image side and its centre
+8% of the side below the image centre.
+"""
+FER_FACE_SHIFT_Y = -0.09
+"""Vertical shift of that framing (see [`FER_FACE_MARGIN`][emotionkit.model_files.FER_FACE_MARGIN])."""
+FER_PREPROCESSING = Preprocessing(FER_FACE_MARGIN, FER_FACE_SHIFT_Y)
+"""The framing of models trained on FER-2013."""
 
 
-def read_config(folder: str | Path) -> dict[str, Any]:
+def sha256_file(path: str | Path) -> str:
+    """Return the hex sha256 of a file.
+
+    Args:
+        path: The file.
+
+    Returns:
+        64 hex digits.
+
+    Examples:
+        >>> len(sha256_file(__file__))
+        64
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_config(folder: str | Path) -> ModelConfig:
     """Read and validate a model folder's ``config.json``.
 
     Args:
         folder: The model folder.
 
     Returns:
-        The parsed config.
+        The validated config.
 
     Raises:
         FileNotFoundError: If the config or weights file is missing.
-        ValueError: If the config is not valid JSON or lacks required keys.
+        emotionkit.errors.InvalidModelError: If the config is not valid JSON, or a field is
+            unknown, missing or invalid (the message names the file and the field).
 
     Examples:
-        >>> read_config("my-model")["labels"]  # doctest: +SKIP
-        ['angry', 'disgust', 'fear', 'happy', 'neutral', 'sad', 'surprise']
+        >>> read_config("my-model").labels  # doctest: +SKIP
+        ('angry', 'disgust', 'fear', 'happy', 'neutral', 'sad', 'surprise')
     """
     folder = Path(folder)
     path = folder / CONFIG_NAME
@@ -53,85 +98,86 @@ def read_config(folder: str | Path) -> dict[str, Any]:
         if not needed.is_file():
             raise FileNotFoundError(f"{needed} not found; a model folder holds {CONFIG_NAME} and {WEIGHTS_NAME}")
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON: {exc}") from None
-    if not isinstance(config, dict):
-        raise ValueError(f"{path} must hold a JSON object, got {type(config).__name__}")
-    missing = [k for k in ("architecture", "labels", "preprocessing") if k not in config]
-    if missing:
-        raise ValueError(f"{path} lacks the key(s) {', '.join(missing)}")
-    version = config.get("format_version", FORMAT_VERSION)
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise ValueError(
-            f"{path} has format_version {version!r}; this emotionkit reads up to {FORMAT_VERSION}: upgrade emotionkit"
-        )
-    labels = config["labels"]
-    if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
-        raise ValueError(f"{path}: 'labels' must be a list of at least 2 class names, got {labels!r}")
-    return config
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidModelError(f"{path} is not UTF-8 text: {exc}") from None
+    return ModelConfig.from_json(text, str(path))
 
 
-def write_config(folder: str | Path, config: dict[str, Any]) -> Path:
-    """Write ``config.json`` (sorted keys, indented) into ``folder``, creating it.
+def write_config(folder: str | Path, config: ModelConfig) -> Path:
+    """Write ``config.json`` into ``folder``, creating it.
 
     Args:
         folder: The model folder.
-        config: The config; ``format_version`` is added when absent.
+        config: The config.
 
     Returns:
         The path written.
 
     Examples:
-        >>> write_config("my-model", {"architecture": {}, "labels": [], "preprocessing": {}})  # doctest: +SKIP
+        >>> write_config("my-model", config)  # doctest: +SKIP
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    config = {"format_version": FORMAT_VERSION, **config}
     path = folder / CONFIG_NAME
-    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    path.write_text(config.to_json(), encoding="utf-8")
     return path
 
 
-#: Crop framing that reproduces FER-2013's faces from BlazeFace boxes (measured on 300 PublicTest faces:
-#: the box is 84% of the image side and its centre 8% of the side below the image centre).
-FER_FACE_MARGIN = 0.09
-FER_FACE_SHIFT_Y = -0.09
-
-
-def default_preprocessing(
-    input_size: int, face_margin: float = FER_FACE_MARGIN, face_shift_y: float = FER_FACE_SHIFT_Y
-) -> dict[str, Any]:
-    """The ``preprocessing`` block of a config: how faces are framed and scaled.
+def check_files(folder: str | Path, sums: Mapping[str, str], source: str) -> None:
+    """Check files against expected sha256 sums.
 
     Args:
-        input_size: Model input side in pixels.
-        face_margin: Border added around a detected face box (fraction of its side).
-        face_shift_y: Vertical shift of the crop centre (fraction of the box side; negative is up).
+        folder: The folder holding the files.
+        sums: ``{file name: sha256 hex}``.
+        source: What recorded the sums, for messages (a config file, a preset).
 
-    Returns:
-        A dictionary for ``config["preprocessing"]``.
+    Raises:
+        emotionkit.errors.ModelNotFoundError: If a listed file is missing.
+        emotionkit.errors.InvalidModelError: If a file's sha256 differs from the expected one.
 
     Examples:
-        >>> default_preprocessing(48, 0.1)["color"]
-        'gray'
+        >>> check_files(".", {}, "nothing")
     """
-    return {
-        "input_size": int(input_size),
-        "color": "gray",
-        "scale": [0.0, 1.0],
-        "face_margin": float(face_margin),
-        "face_shift_y": float(face_shift_y),
-    }
+    folder = Path(folder)
+    for name, expected in sums.items():
+        path = folder / name
+        if not path.is_file():
+            raise ModelNotFoundError(f"{path} not found; {source} lists it")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise InvalidModelError(
+                f"{path} has sha256 {actual}, but {source} records {expected}: the file is corrupt or was "
+                "replaced (download or save the model again)"
+            )
 
 
-def write_model_folder(model: Any, config: dict[str, Any], folder: str | Path) -> Path:
-    """Write ``config.json`` and ``model.weights.h5`` of a Keras model into ``folder``.
+def verify_files(folder: str | Path, config: ModelConfig) -> None:
+    """Check the files of a model folder against the sha256 sums recorded in its config.
+
+    Folders written before sums were recorded (emotionkit 0.1) have none and pass.
+
+    Args:
+        folder: The model folder.
+        config: Its config.
+
+    Raises:
+        emotionkit.errors.ModelNotFoundError: If a recorded file is missing.
+        emotionkit.errors.InvalidModelError: If a file's sha256 differs from the recorded one.
+
+    Examples:
+        >>> verify_files("my-model", read_config("my-model"))  # doctest: +SKIP
+    """
+    check_files(folder, config.files, str(Path(folder) / CONFIG_NAME))
+
+
+def write_model_folder(model: Any, config: ModelConfig, folder: str | Path) -> Path:
+    """Write ``model.weights.h5`` and ``config.json`` (with the weights' sha256) into ``folder``.
 
     Args:
         model: The Keras classifier.
-        config: Its config (``architecture``, ``labels``, ``preprocessing``, ...).
-        folder: Destination, created if needed.
+        config: Its config (any ``files`` entry is replaced by the new sums).
+        folder: Destination, created if needed; existing files are overwritten.
 
     Returns:
         The folder.
@@ -140,6 +186,56 @@ def write_model_folder(model: Any, config: dict[str, Any], folder: str | Path) -
         >>> write_model_folder(model, config, "my-model")  # doctest: +SKIP
     """
     folder = Path(folder)
-    write_config(folder, config)
-    model.save_weights(str(folder / WEIGHTS_NAME))
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".weights.h5", dir=folder)  # no half-written weights under the real name
+    os.close(fd)
+    try:
+        model.save_weights(tmp, overwrite=True)
+        os.replace(tmp, folder / WEIGHTS_NAME)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    write_config(folder, config.replace(files={WEIGHTS_NAME: sha256_file(folder / WEIGHTS_NAME)}))
     return folder
+
+
+def load_model(folder: str | Path, config: ModelConfig | None = None) -> Any:
+    """Build the Keras model of a model folder and load its checked weights.
+
+    Args:
+        folder: The model folder.
+        config: Its config (read from the folder when ``None``).
+
+    Returns:
+        The Keras model.
+
+    Raises:
+        FileNotFoundError: If a file is missing.
+        emotionkit.errors.InvalidModelError: If the config is invalid, a file fails its sha256
+            check, or the weights do not fit the architecture.
+        ImportError: If no Keras backend is installed (the message says what to install).
+
+    Examples:
+        >>> model = load_model("my-model")  # doctest: +SKIP
+    """
+    from emotionkit.backend import import_keras
+
+    import_keras()
+    from emotionkit.models import build_model
+
+    folder = Path(folder)
+    if config is None:
+        config = read_config(folder)
+    verify_files(folder, config)
+    try:
+        model = build_model(config.architecture, len(config.labels))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidModelError(f"{folder / CONFIG_NAME}: field 'architecture' cannot be built: {exc}") from None
+    try:
+        model.load_weights(str(folder / WEIGHTS_NAME))
+    except Exception as exc:  # h5py/Keras raise many types for bad files
+        raise InvalidModelError(
+            f"cannot load {folder / WEIGHTS_NAME} into the architecture of {folder / CONFIG_NAME}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    return model

@@ -1,13 +1,13 @@
 """Model architectures, built from a plain config dictionary.
 
-Every architecture takes the output of :func:`emotionkit.preprocessing.prepare_faces`
+Every architecture takes the output of [`prepare_faces`][emotionkit.preprocessing.prepare_faces]
 (``(N, S, S, 1)`` float32 grey faces in ``[0, 1]``) and returns softmax
 probabilities over the labels. Architecture-specific input handling (upscaling,
 channel repetition, ``[-1, 1]`` scaling) lives inside the model, so the shared
 preprocessing never changes with the architecture.
 
 Adding an architecture is a local change: write a ``_build_<name>`` function and
-add it to :data:`ARCHITECTURES`.
+add it to [`ARCHITECTURES`][emotionkit.models.ARCHITECTURES].
 
 This module imports Keras; import it only after ``KERAS_BACKEND`` is set.
 """
@@ -102,7 +102,7 @@ class PrototypeBlend(layers.Layer):
     """Blends base probabilities with a nearest-prototype classifier, gated by similarity to a person's faces.
 
     All weights are fixed (non-trainable) and written by
-    :func:`emotionkit.personalize.personalize`. For a face with L2-normalised
+    [`personalize`][emotionkit.personalize.personalize]. For a face with L2-normalised
     classifier features ``f``: ``s_c = max cos(f, p)`` over the prototypes ``p``
     of class ``c``; ``q = softmax(s / temperature)`` over classes that have
     prototypes, scaled to the base probability mass of those classes (classes
@@ -177,14 +177,14 @@ def appearance_vectors(faces: Any) -> Any:
     Works on numpy arrays and backend tensors alike (the personalisation gate's notion of "looks like").
 
     Args:
-        faces: Output of :func:`emotionkit.preprocessing.prepare_faces`.
+        faces: Output of [`prepare_faces`][emotionkit.preprocessing.prepare_faces].
 
     Returns:
         The appearance vectors.
 
     Examples:
         >>> import numpy as np
-        >>> appearance_vectors(np.random.rand(2, 48, 48, 1).astype("float32")).shape
+        >>> tuple(appearance_vectors(np.random.rand(2, 48, 48, 1).astype("float32")).shape)
         (2, 576)
     """
     from keras import ops
@@ -200,7 +200,7 @@ def feature_model(model: keras.Model) -> keras.Model:
     """Return a model mapping faces to the features the classifier head sees (shares weights).
 
     Args:
-        model: A model built by :func:`build_model` (any registered architecture).
+        model: A model built by [`build_model`][emotionkit.models.build_model] (any registered architecture).
 
     Returns:
         A Keras model ``faces -> (N, D)`` features.
@@ -275,20 +275,20 @@ def _build_ensemble(cfg: Mapping[str, Any], num_classes: int, backbone_weights: 
     return keras.Model(inputs, outputs, name="ensemble")
 
 
-#: Architecture name -> builder ``(config, num_classes, backbone_weights) -> keras.Model``.
 ARCHITECTURES: dict[str, Callable[[Mapping[str, Any], int, str | None], keras.Model]] = {
     "mobilenetv2": _build_mobilenetv2,
     "convnet": _build_convnet,
     "personalized": _build_personalized,
     "ensemble": _build_ensemble,
 }
+"""Architecture name -> builder ``(config, num_classes, backbone_weights) -> keras.Model``."""
 
 
 def default_architecture_config(name: str) -> dict[str, Any]:
     """Return the default hyper-parameters of an architecture.
 
     Args:
-        name: A key of :data:`ARCHITECTURES`.
+        name: A key of [`ARCHITECTURES`][emotionkit.models.ARCHITECTURES].
 
     Returns:
         A new dictionary with ``"name"`` and the architecture's settings.

@@ -4,7 +4,7 @@ Method (no gradient training, so it runs in about a second on any backend and
 cannot over-fit a handful of photos): the person's faces go through the frozen
 model to get the features its classifier head sees; those feature vectors
 become *prototypes*, and a new face is classified by cosine similarity to them.
-The new model (a :class:`emotionkit.models.PrototypeBlend` on top of the
+The new model (a [`PrototypeBlend`][emotionkit.models.PrototypeBlend] on top of the
 unchanged base model) blends the base prediction with the nearest-prototype
 prediction, weighted by a gate that opens only for faces that *look like* the
 person's photos (appearance vectors: the 48x48 face pooled to 24x24,
@@ -20,22 +20,25 @@ PublicTest face of another person scored above 0.85.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from emotionkit.recognizer import EmotionRecognizer, load_image
+from emotionkit.images import IMAGE_SUFFIXES, as_image
+
+if TYPE_CHECKING:
+    from emotionkit.recognizer import EmotionRecognizer
 
 __all__ = ["PersonalizationReport", "personalize", "MIN_IMAGES"]
 
-#: Fewest images accepted in total.
 MIN_IMAGES = 2
-#: Upper bound of the gate threshold (appearance similarity); see the module docstring.
+"""Fewest images accepted in total."""
 MAX_THRESHOLD = 0.85
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+"""Upper bound of the gate threshold (appearance similarity); see the module docstring."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def _from_folder(root: Path, labels: Sequence[str]) -> tuple[list[Any], list[str
         if folder.name not in labels:
             raise ValueError(f"unknown label folder {folder.name!r} in {root}; valid labels are: {', '.join(labels)}")
         for path in sorted(folder.iterdir()):
-            if path.suffix.lower() in _IMAGE_SUFFIXES:
+            if path.suffix.lower() in IMAGE_SUFFIXES:
                 images.append(path)
                 names.append(folder.name)
     return images, names
@@ -85,25 +88,16 @@ def _from_folder(root: Path, labels: Sequence[str]) -> tuple[list[Any], list[str
 
 def _face_crops(rec: EmotionRecognizer, images: Sequence[Any], crops: bool) -> list[np.ndarray]:
     """One face crop per input (validated before any work); names the images without a face."""
-    from emotionkit.preprocessing import check_image
-
-    arrays = []
-    for i, item in enumerate(images):
-        if isinstance(item, (str, Path)):
-            arrays.append(load_image(item))
-        elif isinstance(item, np.ndarray):
-            arrays.append(check_image(item, f"image {i}"))
-        else:
-            raise TypeError(f"image {i} has type {type(item).__name__}; expected a file path or an image array")
+    arrays = [as_image(item, "bgr", f"image {i}")[0] for i, item in enumerate(images)]
     if crops:
         return arrays
     out, missing = [], []
     for i, (item, array) in enumerate(zip(images, arrays)):
-        faces = rec._detect(array, "bgr")
+        faces = rec.detect(array)
         if not faces:
             missing.append(str(item) if isinstance(item, (str, Path)) else f"image {i}")
             continue
-        out.extend(rec._crops(array, "bgr", faces[:1]))
+        out.extend(rec.crop(array, faces[:1]))
     if missing:
         raise ValueError(
             f"no face found in {len(missing)} image(s): {', '.join(missing)}; remove them or pass crops=True "
@@ -141,7 +135,7 @@ def personalize(
     """Return a new recognizer adapted to one person; ``recognizer`` is left unchanged.
 
     Args:
-        recognizer: The base recognizer.
+        recognizer: The base recognizer (a Keras runtime: see [`KerasRuntime`][emotionkit.runtime.KerasRuntime]).
         images: Photos of the person (paths or arrays; the largest face of each
             is used), face crops with ``crops=True``, or a folder ``root/<label>/``.
         labels: One label per image, from ``recognizer.labels`` (``None`` for a folder).
@@ -150,18 +144,19 @@ def personalize(
         validation_split: Fraction of each class (with 2+ images) held out to
             measure the report; 0 uses every image.
         strength: How far the person's faces move to the prototype prediction (0-1).
-        temperature: Softmax temperature of the prototype classifier.
+        temperature: Softmax temperature of the prototype classifier (> 0).
         gate_offset: Added to the gate threshold (higher: fewer faces treated as the person).
-        sharpness: Steepness of the gate.
+        sharpness: Steepness of the gate (> 0).
         seed: Seed of the held-out split.
 
     Returns:
-        A new :class:`EmotionRecognizer`; ``.personalization_report`` holds the
+        A new [`EmotionRecognizer`][emotionkit.EmotionRecognizer]; ``.personalization_report`` holds the
         before/after accuracy on the held-out images.
 
     Raises:
         ValueError: Length mismatch, unknown label (valid ones listed), fewer than
-            :data:`MIN_IMAGES` images, an unreadable file, or images without a face (named).
+            [`MIN_IMAGES`][emotionkit.personalize.MIN_IMAGES] images, an unreadable file, images
+            without a face (named), or an option out of range (checked before any work).
         TypeError: If an image is neither a path nor an array.
         FileNotFoundError: If a path does not exist.
 
@@ -170,7 +165,7 @@ def personalize(
         >>> me.personalization_report.train_images  # doctest: +SKIP
         2
     """
-    model_labels = list(recognizer._all_labels)
+    model_labels = list(recognizer.config.labels)
     if isinstance(images, (str, Path)) and Path(images).is_dir():
         if labels is not None:
             raise ValueError("labels must be None when images is a folder (labels come from its sub-folders)")
@@ -191,15 +186,24 @@ def personalize(
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength must be in [0, 1], got {strength}")
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
+    if not (math.isfinite(sharpness) and sharpness > 0):
+        raise ValueError(f"sharpness must be a finite number > 0, got {sharpness}")
+    if not math.isfinite(gate_offset):
+        raise ValueError(f"gate_offset must be a finite number, got {gate_offset}")
 
     face_crops = _face_crops(recognizer, images, crops)
     train_idx, held_idx = _split(labels, validation_split, seed)
     train_crops = [face_crops[i] for i in train_idx]
     train_labels = [labels[i] for i in train_idx]
+    from emotionkit.runtime import KerasRuntime
+
     model, architecture = _build_personal_model(recognizer, len(train_crops))
+    runtime = KerasRuntime(model, copy=False)  # built here, held by nobody else
     weights = _prototype_weights(
         recognizer,
-        model,
+        runtime,
         train_crops,
         train_labels,
         strength=strength,
@@ -207,34 +211,24 @@ def personalize(
         gate_offset=gate_offset,
         sharpness=sharpness,
     )
-    model.get_layer("personal").set_weights(weights)
-
-    config = recognizer.config
-    config["architecture"] = architecture
-    config["personalized"] = {
-        "base": config.pop("source", "unknown"),
-        "images": len(train_idx),
-        "classes": sorted(set(train_labels)),
-        "method": "prototype blend (emotionkit.personalize)",
-    }
-    config.pop("metrics", None)
-    personal = EmotionRecognizer(
-        model,
-        config,
-        detector=recognizer.detector,
-        classes=recognizer.labels,
-        align=recognizer.align,
-        flip_tta=recognizer.flip_tta,
+    model.get_layer("personal").set_weights(weights)  # before the runtime compiles its probabilities
+    config = recognizer.config.replace(
+        architecture=architecture,
+        metrics={},
+        personalized={
+            "base": recognizer.source or "unknown",
+            "images": len(train_idx),
+            "classes": sorted(set(train_labels)),
+            "method": "prototype blend (emotionkit.personalize)",
+        },
     )
-    personal._config["source"] = "personalized"
+    personal = recognizer.with_model(runtime, config, classes=recognizer.labels, source="personalized")
     base_acc = personal_acc = None
     if len(held_idx):
-        truth = [labels[i] for i in held_idx]
+        truth = np.array([model_labels.index(labels[i]) for i in held_idx])
         held = [face_crops[i] for i in held_idx]
-        full_base = recognizer.with_classes(None)
-        full_personal = personal.with_classes(None)
-        base_acc = float(np.mean([p.label == t for p, t in zip(full_base.predict_faces(held), truth)]))
-        personal_acc = float(np.mean([p.label == t for p, t in zip(full_personal.predict_faces(held), truth)]))
+        base_acc = float(np.mean(recognizer.with_classes(None).classify(held).argmax(1) == truth))
+        personal_acc = float(np.mean(personal.with_classes(None).classify(held).argmax(1) == truth))
     personal.personalization_report = PersonalizationReport(
         train_images=len(train_idx),
         heldout_images=len(held_idx),
@@ -247,28 +241,28 @@ def personalize(
 
 
 def _build_personal_model(recognizer: EmotionRecognizer, num_prototypes: int) -> tuple[Any, dict[str, Any]]:
-    """A personalised model sharing the base weights (the original base if already personalised), and its config."""
+    """A personalised model holding the base weights (the original base if already personalised), and its config."""
     from emotionkit.models import build_model
 
-    base_arch = recognizer._config["architecture"]
-    source = recognizer.model
+    base_arch = recognizer.config.architecture
+    source = recognizer.model  # a copy
     if base_arch.get("name") == "personalized":
         base_arch = base_arch["base"]
-        source = recognizer.model.get_layer("base_with_features")
+        source = source.get_layer("base_with_features")
     arch = {
         "name": "personalized",
         "base": base_arch,
         "num_prototypes": num_prototypes,
         "input_size": base_arch["input_size"],
     }
-    model = build_model(arch, len(recognizer._all_labels))
+    model = build_model(arch, len(recognizer.config.labels))
     model.get_layer("base_with_features").set_weights(source.get_weights())
     return model, arch
 
 
 def _prototype_weights(
     recognizer: EmotionRecognizer,
-    model: Any,
+    runtime: Any,
     crops: list[np.ndarray],
     labels: list[str],
     *,
@@ -277,13 +271,12 @@ def _prototype_weights(
     gate_offset: float,
     sharpness: float,
 ) -> list[np.ndarray]:
-    from emotionkit.inference import compile_forward
-    from emotionkit.models import appearance_vectors, feature_model
+    from emotionkit.models import appearance_vectors
     from emotionkit.preprocessing import prepare_faces
 
     faces = prepare_faces(crops, recognizer.input_size)
-    features = compile_forward(feature_model(model))(faces)
-    names = list(recognizer._all_labels)
+    features = runtime.features(faces)
+    names = list(recognizer.config.labels)
     onehot = np.zeros((len(crops), len(names)), np.float32)
     onehot[np.arange(len(crops)), [names.index(x) for x in labels]] = 1.0
     look = np.asarray(appearance_vectors(faces), dtype=np.float32)

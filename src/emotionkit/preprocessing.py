@@ -1,8 +1,8 @@
 """The one preprocessing path shared by training, evaluation and inference.
 
 Every face reaches a model the same way: the face region is cropped (see
-:func:`crop_face`), converted to grey, resized to the model's input size and
-scaled to ``[0, 1]`` as ``float32`` (see :func:`prepare_faces`). FER-2013
+[`crop_face`][emotionkit.preprocessing.crop_face]), converted to grey, resized to the model's input size and
+scaled to ``[0, 1]`` as ``float32`` (see [`prepare_faces`][emotionkit.preprocessing.prepare_faces]). FER-2013
 images are already 48x48 grey crops, so for them only the last two steps do
 anything; the training code calls the same function, which keeps train and
 serve in agreement.
@@ -167,7 +167,8 @@ def prepare_faces(faces: Sequence[np.ndarray] | np.ndarray, size: int, color: Co
 
     Raises:
         TypeError: If an item is not an image array.
-        ValueError: If an item has a bad shape or value range, or ``faces`` is empty.
+        ValueError: If an item has a bad shape or value range, ``faces`` is empty, or a 3-D
+            array reads as one colour crop (``(H, W, 3)``) rather than a batch of grey crops.
 
     Examples:
         >>> prepare_faces(np.zeros((2, 48, 48), np.uint8), 48).shape
@@ -176,6 +177,12 @@ def prepare_faces(faces: Sequence[np.ndarray] | np.ndarray, size: int, color: Co
     if isinstance(faces, np.ndarray):
         if faces.ndim not in (3, 4):
             raise ValueError(f"a batch of faces must have shape (N, H, W) or (N, H, W, C), got {faces.shape}")
+        if faces.ndim == 3 and faces.shape[2] in (1, 3, 4) and faces.shape[1] > faces.shape[2]:
+            raise ValueError(
+                f"an array of shape {faces.shape} is ambiguous: as a batch (N, H, W) it holds {faces.shape[0]} "
+                f"crops of {faces.shape[1]}x{faces.shape[2]} pixels. For one colour crop pass [crop] or "
+                "crop[None]; for grey crops pass (N, H, W) with W > 4"
+            )
         items: Sequence[np.ndarray] = list(faces)
     elif isinstance(faces, (list, tuple)):
         items = faces

@@ -1,9 +1,23 @@
-"""The public inference API: :class:`EmotionRecognizer` and its :class:`FacePrediction` results."""
+"""The public inference API: [`EmotionRecognizer`][emotionkit.EmotionRecognizer] and its
+[`FacePrediction`][emotionkit.FacePrediction] results.
+
+One pipeline, every step public::
+
+    image ──detect──▶ faces ──crop──▶ grey crops ──classify──▶ (N, classes) probabilities ──predictions──▶ results
+            (FaceDetector)   (framing, eye alignment)  (prepare_faces + runtime,           (FacePrediction)
+                                                         flip TTA, class restriction)
+
+[`predict`][emotionkit.EmotionRecognizer.predict] chains all four steps over many
+images with one batched classification;
+[`predict_faces`][emotionkit.EmotionRecognizer.predict_faces] starts at ``classify``.
+Streaming, personalisation, evaluation, the CLI and the benchmarks use the same steps.
+"""
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
@@ -11,17 +25,17 @@ from typing import TYPE_CHECKING, Any, overload
 import cv2
 import numpy as np
 
+from emotionkit.config import ModelConfig
 from emotionkit.faces import BlazeFaceDetector, DetectedFace, FaceDetector
+from emotionkit.images import ImageInput, as_image, load_image
 from emotionkit.labels import validate_labels
-from emotionkit.preprocessing import ColorOrder, check_image, crop_face, prepare_faces, to_gray
+from emotionkit.preprocessing import ColorOrder, crop_face, prepare_faces, to_gray
 
 if TYPE_CHECKING:
     from emotionkit.personalize import PersonalizationReport
+    from emotionkit.runtime import KerasRuntime
 
 __all__ = ["FacePrediction", "EmotionRecognizer", "ImageInput", "load_image"]
-
-#: What :meth:`EmotionRecognizer.predict` accepts as one image.
-ImageInput = str | Path | np.ndarray
 
 
 @dataclass(frozen=True)
@@ -30,12 +44,12 @@ class FacePrediction:
 
     Attributes:
         box: ``(x, y, w, h)`` of the detected face in the input image's pixels
-            (for :meth:`EmotionRecognizer.predict_faces`, the whole crop).
+            (for [`predict_faces`][emotionkit.EmotionRecognizer.predict_faces], the whole crop).
         label: The most probable emotion.
         score: Its probability.
         probabilities: Every label's probability (sums to 1).
         detection_score: The face detector's confidence (``None`` for given crops).
-        track_id: A stable id across video frames (set by :func:`emotionkit.stream`).
+        track_id: A stable id across video frames (set by [`stream`][emotionkit.streaming.stream]).
     """
 
     box: tuple[int, int, int, int]
@@ -68,31 +82,31 @@ class FacePrediction:
         return out
 
 
-def load_image(path: str | Path) -> np.ndarray:
-    """Read an image file as a BGR ``uint8`` array.
+_LOADED: OrderedDict[tuple[object, ...], KerasRuntime] = OrderedDict()  # folder + file stamps -> runtime
+_LOADED_LOCK = threading.Lock()
+_LOADED_MAX = 4
 
-    Args:
-        path: Image file (any format OpenCV reads: PNG, JPEG, BMP, TIFF, WebP, ...).
 
-    Returns:
-        ``(H, W, 3)`` BGR ``uint8`` array.
+def _loaded_runtime(folder: Path, config: ModelConfig) -> KerasRuntime:
+    """The runtime of a model folder, loaded once per process while its files are unchanged.
 
-    Raises:
-        FileNotFoundError: If the file does not exist.
-        ValueError: If it exists but is not a readable image.
-
-    Examples:
-        >>> load_image("photo.jpg").shape  # doctest: +SKIP
-        (480, 640, 3)
+    A runtime owns its weights and hands out only copies, so recognizers can share one safely;
+    this makes a second ``from_pretrained`` of the same model nearly free.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"image file not found: {path}")
-    data = np.fromfile(str(path), dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise ValueError(f"{path} is not a readable image (accepted: PNG, JPEG, BMP, TIFF, WebP, ...)")
-    return image
+    from emotionkit.model_files import CONFIG_NAME, WEIGHTS_NAME, load_model
+    from emotionkit.runtime import KerasRuntime
+
+    stamps = tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in (folder / CONFIG_NAME, folder / WEIGHTS_NAME))
+    key = (str(folder.resolve()), stamps)
+    with _LOADED_LOCK:
+        runtime = _LOADED.get(key)
+        if runtime is None:
+            runtime = KerasRuntime(load_model(folder, config), copy=False)  # nobody else holds this model
+            _LOADED[key] = runtime
+            while len(_LOADED) > _LOADED_MAX:
+                _LOADED.popitem(last=False)
+        _LOADED.move_to_end(key)
+    return runtime
 
 
 def _detector_view(image: np.ndarray, color: ColorOrder) -> np.ndarray:
@@ -108,56 +122,70 @@ def _detector_view(image: np.ndarray, color: ColorOrder) -> np.ndarray:
 
 
 class EmotionRecognizer:
-    """Detects faces and classifies their emotion with a Keras model.
+    """Detects faces and classifies their emotion.
 
-    Build one with :meth:`from_pretrained`; the constructor is for models built
-    in code.
+    Build one with [`from_pretrained`][emotionkit.EmotionRecognizer.from_pretrained]; the
+    constructor is for models built in code. A recognizer is safe to share between
+    threads (e.g. a web server's workers).
 
     Args:
         model: A Keras model mapping ``(N, S, S, 1)`` grey faces in ``[0, 1]`` to
-            probabilities over ``config["labels"]``.
-        config: The model config (``architecture``, ``labels``, ``preprocessing``).
-        detector: Face detector; default: :class:`emotionkit.faces.BlazeFaceDetector`.
+            probabilities over ``config.labels`` (copied: changing it later does not
+            change the recognizer), or a [`KerasRuntime`][emotionkit.runtime.KerasRuntime].
+        config: The model config (a [`ModelConfig`][emotionkit.config.ModelConfig]; a mapping
+            in the ``config.json`` format is validated into one).
+        detector: Face detector; default: [`BlazeFaceDetector`][emotionkit.faces.BlazeFaceDetector].
         classes: Restrict outputs to these labels (probabilities renormalised).
         align: Rotate faces so that the eyes are level (when the detector gives eyes).
         flip_tta: Average each face's prediction with its mirror image (about twice the
-            classification cost). ``None`` uses ``config["inference"]["flip_tta"]`` (default off).
+            classification cost). ``None`` uses ``config.flip_tta``.
+        source: Where the model came from (shown in ``repr``; a personalised model records it as its base).
 
     Raises:
-        ValueError: If ``classes`` holds unknown labels.
+        ValueError: If ``classes`` holds unknown labels, the config is invalid, or the
+            model's input or output does not match the config.
 
     Examples:
         >>> rec = EmotionRecognizer.from_pretrained()
-        >>> faces = rec.predict("tests/data/astronaut.png")  # doctest: +SKIP
-        >>> faces[0].label  # doctest: +SKIP
+        >>> rec.predict("tests/data/astronaut.png")[0].label
         'happy'
     """
 
     def __init__(
         self,
         model: Any,
-        config: dict[str, Any],
+        config: ModelConfig | Mapping[str, Any],
         *,
         detector: FaceDetector | None = None,
         classes: Sequence[str] | None = None,
         align: bool = True,
         flip_tta: bool | None = None,
+        source: str | None = None,
     ) -> None:
-        self.model = model
-        self._config = copy.deepcopy(config)
-        self._all_labels = tuple(self._config["labels"])
-        self._classes = validate_labels(classes, self._all_labels) if classes is not None else self._all_labels
-        if len(self._classes) < 2:
-            raise ValueError(f"restrict to at least 2 classes, got {self._classes}")
-        self._index = np.array([self._all_labels.index(c) for c in self._classes])
+        from emotionkit.runtime import KerasRuntime
+
+        if not isinstance(config, ModelConfig):
+            if not isinstance(config, Mapping):
+                raise TypeError(f"config must be a ModelConfig or a mapping, got {type(config).__name__}")
+            config = ModelConfig.from_dict(dict(config), "config")
+        runtime = model if isinstance(model, KerasRuntime) else KerasRuntime(model)
+        if runtime.input_size != config.input_size or runtime.num_classes != len(config.labels):
+            raise ValueError(
+                f"the model takes {runtime.input_size} px faces and returns {runtime.num_classes} "
+                f"probabilities, but the config says {config.input_size} px and {len(config.labels)} labels"
+            )
+        all_labels = config.labels
+        labels = validate_labels(classes, all_labels) if classes is not None else all_labels
+        if len(labels) < 2:
+            raise ValueError(f"restrict to at least 2 classes, got {labels}")
+        self._config = config
+        self._runtime = runtime
+        self._labels = labels
+        self._index = np.array([all_labels.index(c) for c in labels])
         self.detector: FaceDetector = detector if detector is not None else BlazeFaceDetector()
-        self.align = align
-        self.flip_tta = bool(self._config.get("inference", {}).get("flip_tta", False) if flip_tta is None else flip_tta)
-        prep = self._config["preprocessing"]
-        self.input_size = int(prep["input_size"])
-        self.face_margin = float(prep.get("face_margin", 0.0))
-        self.face_shift = float(prep.get("face_shift_y", 0.0))
-        self._forward: Any = None
+        self.align = bool(align)
+        self.flip_tta = bool(config.flip_tta if flip_tta is None else flip_tta)
+        self.source = source
         self.personalization_report: PersonalizationReport | None = None
 
     # ------------------------------------------------------------------ loading
@@ -170,6 +198,7 @@ class EmotionRecognizer:
         cache_dir: str | Path | None = None,
         local_files_only: bool = False,
         token: str | bool | None = None,
+        timeout: float | None = None,
         detector: FaceDetector | None = None,
         classes: Sequence[str] | None = None,
         align: bool = True,
@@ -179,24 +208,29 @@ class EmotionRecognizer:
 
         Args:
             model: ``None`` (bundled default, offline), a preset name, a folder
-                written by :meth:`save_pretrained`, or a Hub repo id ``"org/name"``.
+                written by [`save_pretrained`][emotionkit.EmotionRecognizer.save_pretrained],
+                or a Hub repo id ``"org/name"``.
             revision: Hub branch, tag or commit.
             cache_dir: Hub cache folder.
             local_files_only: Use cached Hub files only, never the network.
             token: Hub token for private repos.
+            timeout: Seconds to wait for the Hub to answer each request (default:
+                ``$EMOTIONKIT_HUB_TIMEOUT``, else 10); see [`resolve_model`][emotionkit.hub.resolve_model].
             detector: Face detector (default: bundled BlazeFace).
-            classes: Restrict outputs to these labels, e.g. :data:`emotionkit.FIVE_CLASSES`.
+            classes: Restrict outputs to these labels, e.g. [`FIVE_CLASSES`][emotionkit.labels.FIVE_CLASSES].
             align: Level the eyes before classification.
             flip_tta: Average with the mirrored face (``None``: the model config's choice).
 
         Returns:
-            A ready recognizer.
+            A ready recognizer. Loading the same unchanged model folder again in this process
+            reuses its runtime (its weights cannot be changed from outside), so it is nearly free.
 
         Raises:
-            emotionkit.ModelNotFoundError: If the model cannot be found (the
-                message lists the accepted forms) or is offline and not cached.
-            ValueError: If the config is invalid, the weights do not fit it, or a
-                registered file fails its sha256 check.
+            emotionkit.errors.ModelNotFoundError: If the model cannot be found (the
+                message lists the accepted forms), the Hub does not answer in time, or
+                it is offline and not cached.
+            emotionkit.errors.InvalidModelError: If ``config.json`` is invalid (file and field
+                named), a file fails its sha256 check, or the weights do not fit the config.
             ImportError: If no Keras backend is installed.
 
         Examples:
@@ -208,23 +242,53 @@ class EmotionRecognizer:
         from emotionkit.model_files import read_config
 
         folder = resolve_model(
-            model, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token
+            model,
+            revision=revision,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            token=token,
+            timeout=timeout,
         )
         config = read_config(folder)
-        config.setdefault("source", str(model) if model is not None else "default")
-        keras_model = _load_weights(folder, config)
-        return cls(keras_model, config, detector=detector, classes=classes, align=align, flip_tta=flip_tta)
+        return cls(
+            _loaded_runtime(folder, config),
+            config,
+            detector=detector,
+            classes=classes,
+            align=align,
+            flip_tta=flip_tta,
+            source=str(model) if model is not None else "default",
+        )
 
     # --------------------------------------------------------------- properties
     @property
-    def labels(self) -> tuple[str, ...]:
-        """Class names in output order (after any ``classes`` restriction)."""
-        return self._classes
+    def config(self) -> ModelConfig:
+        """The model config (immutable)."""
+        return self._config
 
     @property
-    def config(self) -> dict[str, Any]:
-        """A copy of the model config."""
-        return copy.deepcopy(self._config)
+    def runtime(self) -> KerasRuntime:
+        """What runs the classifier (shared by recognizers made with ``with_classes``)."""
+        return self._runtime
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Class names in output order (after any ``classes`` restriction)."""
+        return self._labels
+
+    @property
+    def model(self) -> Any:
+        """A copy of the Keras model (a new one at each access).
+
+        Changing it does not change this recognizer: to use changed weights, build a
+        new one, e.g. ``EmotionRecognizer(changed_model, rec.config)``.
+        """
+        return self.runtime.keras_model()
+
+    @property
+    def input_size(self) -> int:
+        """Side in pixels of the faces the model reads."""
+        return self.config.input_size
 
     def with_classes(self, classes: Sequence[str] | None) -> EmotionRecognizer:
         """Return a recognizer sharing this model whose outputs are restricted to ``classes``.
@@ -243,76 +307,46 @@ class EmotionRecognizer:
             >>> EmotionRecognizer.from_pretrained().with_classes(FIVE_CLASSES).labels
             ('angry', 'happy', 'neutral', 'sad', 'surprise')
         """
-        other = EmotionRecognizer(
-            self.model, self._config, detector=self.detector, classes=classes, align=self.align, flip_tta=self.flip_tta
-        )
-        other._forward = self._forward
-        return other
+        return self.with_model(self._runtime, self._config, classes=classes, source=self.source)
 
-    # ---------------------------------------------------------------- inference
-    def _probabilities(self, batch: np.ndarray) -> np.ndarray:
-        if self._forward is None:
-            from emotionkit.inference import compile_forward
-
-            self._forward = compile_forward(self.model)
-        if self.flip_tta:
-            both = self._forward(np.concatenate([batch, batch[:, :, ::-1]]))
-            probs = (both[: len(batch)] + both[len(batch) :]) / 2.0
-        else:
-            probs = self._forward(batch)
-        probs = probs[:, self._index]
-        total = probs.sum(axis=1, keepdims=True)
-        return probs / np.maximum(total, 1e-12)
-
-    def _results(
-        self, probs: np.ndarray, boxes: Sequence[tuple[int, int, int, int]], scores: Sequence[float | None]
-    ) -> list[FacePrediction]:
-        out = []
-        for p, box, det in zip(probs, boxes, scores):
-            best = int(np.argmax(p))
-            out.append(
-                FacePrediction(
-                    box=tuple(int(v) for v in box),  # type: ignore[arg-type]
-                    label=self._classes[best],
-                    score=float(p[best]),
-                    probabilities={name: float(v) for name, v in zip(self._classes, p)},
-                    detection_score=None if det is None else float(det),
-                )
-            )
-        return out
-
-    def predict_faces(
-        self, faces: Sequence[np.ndarray] | np.ndarray, *, color: ColorOrder = "bgr"
-    ) -> list[FacePrediction]:
-        """Classify already-cropped faces (no detection), batched.
+    def with_model(
+        self,
+        model: Any,
+        config: ModelConfig,
+        *,
+        classes: Sequence[str] | None = None,
+        source: str | None = None,
+    ) -> EmotionRecognizer:
+        """Return a recognizer with another model and this one's detector, alignment and flip settings.
 
         Args:
-            faces: An ``(N, H, W)`` / ``(N, H, W, C)`` array or a list of crops
-                (grey, BGR/RGB, ``uint8`` or float in ``[0, 1]``; any size).
-            color: Channel order of colour crops.
+            model: A Keras model (copied) or a [`KerasRuntime`][emotionkit.runtime.KerasRuntime] (shared).
+            config: Its config.
+            classes: Output restriction (``None``: all of the new model's labels).
+            source: Where the model came from.
 
         Returns:
-            One prediction per crop; ``box`` is the whole crop.
+            A new recognizer; this one is unchanged.
 
         Raises:
-            TypeError: If an item is not an image array.
-            ValueError: If an item has a bad shape or range, or no face is given.
-
-        Examples:
-            >>> rec = EmotionRecognizer.from_pretrained()
-            >>> [p.label for p in rec.predict_faces(np.zeros((2, 48, 48), np.uint8))]  # doctest: +SKIP
-            ['neutral', 'neutral']
+            ValueError: If the model and config disagree, or a class is unknown.
         """
-        batch = prepare_faces(faces, self.input_size, color)
-        items = list(faces)
-        boxes = [(0, 0, int(f.shape[1]), int(f.shape[0])) for f in items]
-        return self._results(self._probabilities(batch), boxes, [None] * len(items))
+        return EmotionRecognizer(
+            model,
+            config,
+            detector=self.detector,
+            classes=classes,
+            align=self.align,
+            flip_tta=self.flip_tta,
+            source=source,
+        )
 
+    # ------------------------------------------------------------ pipeline steps
     def detect(self, image: ImageInput, *, color: ColorOrder = "bgr") -> list[DetectedFace]:
-        """Find faces without classifying them, largest first.
+        """Step 1: find faces without classifying them, largest first.
 
         Args:
-            image: File path or image array (see :meth:`predict`).
+            image: File path or image array (see [`predict`][emotionkit.EmotionRecognizer.predict]).
             color: Channel order of colour arrays.
 
         Returns:
@@ -327,31 +361,144 @@ class EmotionRecognizer:
             >>> EmotionRecognizer.from_pretrained().detect(np.zeros((64, 64), np.uint8))
             []
         """
-        array, color = self._as_array(image, color)
-        return self._detect(array, color)
-
-    def _as_array(self, image: object, color: ColorOrder) -> tuple[np.ndarray, ColorOrder]:
-        if color not in ("bgr", "rgb"):
-            raise ValueError(f"color must be 'bgr' or 'rgb', got {color!r}")
-        if isinstance(image, (str, Path)):
-            return load_image(image), "bgr"
-        if isinstance(image, np.ndarray):
-            return check_image(image), color
-        raise TypeError(
-            f"image has type {type(image).__name__}; expected a file path (str or Path), a numpy image "
-            "array (H, W[, C]), or a list of those"
-        )
-
-    def _detect(self, array: np.ndarray, color: ColorOrder) -> list[DetectedFace]:
+        array, color = as_image(image, color)
         found = self.detector.detect(_detector_view(array, color))
         return sorted(found, key=lambda f: f.box[2] * f.box[3], reverse=True)
 
-    def _crops(self, array: np.ndarray, color: ColorOrder, faces: list[DetectedFace]) -> list[np.ndarray]:
+    def crop(self, image: ImageInput, faces: Sequence[DetectedFace], *, color: ColorOrder = "bgr") -> list[np.ndarray]:
+        """Step 2: cut the faces out as grey crops, framed as the model was trained and eyes levelled.
+
+        Args:
+            image: The image the faces were detected in (path or array).
+            faces: Faces from [`detect`][emotionkit.EmotionRecognizer.detect].
+            color: Channel order of colour arrays.
+
+        Returns:
+            One 2-D ``uint8`` crop per face (new arrays).
+
+        Raises:
+            FileNotFoundError: If a path does not exist.
+            TypeError: If the input is not a path or array.
+            ValueError: If the image is unsupported or a box lies outside it.
+
+        Examples:
+            >>> from emotionkit.faces import DetectedFace
+            >>> rec = EmotionRecognizer.from_pretrained()
+            >>> rec.crop(np.zeros((100, 100), np.uint8), [DetectedFace((20, 20, 50, 50), 0.9)])[0].shape
+            (59, 59)
+        """
+        array, color = as_image(image, color)
         gray = to_gray(array, color)
+        framing = self._config.preprocessing
         return [
-            crop_face(gray, f.box, self.face_margin, self.face_shift, f.eye_angle() if self.align else 0.0)
+            crop_face(gray, f.box, framing.face_margin, framing.face_shift_y, f.eye_angle() if self.align else 0.0)
             for f in faces
         ]
+
+    def classify(
+        self, faces: Sequence[np.ndarray] | np.ndarray, *, color: ColorOrder = "bgr", flip_tta: bool | None = None
+    ) -> np.ndarray:
+        """Step 3: class probabilities of face crops, in one batched forward pass.
+
+        Args:
+            faces: An ``(N, H, W)`` / ``(N, H, W, C)`` array or a list of crops
+                (grey, BGR/RGB, ``uint8`` or float in ``[0, 1]``; any size).
+            color: Channel order of colour crops.
+            flip_tta: Average with the mirrored crops (``None``: this recognizer's setting).
+
+        Returns:
+            ``float32`` ``(N, len(labels))`` probabilities in [`labels`][emotionkit.EmotionRecognizer] order.
+
+        Raises:
+            TypeError: If an item is not an image array.
+            ValueError: If an item has a bad shape or range, or no face is given.
+
+        Examples:
+            >>> EmotionRecognizer.from_pretrained().classify(np.zeros((2, 48, 48), np.uint8)).shape
+            (2, 7)
+        """
+        batch = prepare_faces(faces, self.input_size, color)
+        if self.flip_tta if flip_tta is None else flip_tta:
+            both = self._runtime.probabilities(np.concatenate([batch, batch[:, :, ::-1]]))
+            probs = (both[: len(batch)] + both[len(batch) :]) / 2.0
+        else:
+            probs = self._runtime.probabilities(batch)
+        probs = probs[:, self._index]
+        return (probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+    def predictions(
+        self,
+        probabilities: np.ndarray,
+        boxes: Sequence[tuple[int, int, int, int]],
+        detection_scores: Sequence[float | None] | None = None,
+    ) -> list[FacePrediction]:
+        """Step 4: turn probabilities into results.
+
+        Args:
+            probabilities: ``(N, len(labels))`` output of [`classify`][emotionkit.EmotionRecognizer.classify].
+            boxes: One ``(x, y, w, h)`` per row.
+            detection_scores: One detector confidence per row (``None``: not detected).
+
+        Returns:
+            One [`FacePrediction`][emotionkit.FacePrediction] per row.
+
+        Raises:
+            ValueError: If the lengths or the number of classes disagree.
+
+        Examples:
+            >>> rec = EmotionRecognizer.from_pretrained().with_classes(["happy", "sad"])
+            >>> rec.predictions(np.array([[0.2, 0.8]]), [(0, 0, 48, 48)])[0].label
+            'sad'
+        """
+        probabilities = np.asarray(probabilities, dtype=np.float64)
+        scores = list(detection_scores) if detection_scores is not None else [None] * len(boxes)
+        if probabilities.ndim != 2 or probabilities.shape[1] != len(self._labels):
+            raise ValueError(f"expected probabilities of shape (N, {len(self._labels)}), got {probabilities.shape}")
+        if not len(probabilities) == len(boxes) == len(scores):
+            raise ValueError(
+                f"got {len(probabilities)} probability rows, {len(boxes)} boxes and {len(scores)} detection scores"
+            )
+        out = []
+        for p, box, det in zip(probabilities, boxes, scores):
+            best = int(np.argmax(p))
+            out.append(
+                FacePrediction(
+                    box=(int(box[0]), int(box[1]), int(box[2]), int(box[3])),
+                    label=self._labels[best],
+                    score=float(p[best]),
+                    probabilities={name: float(v) for name, v in zip(self._labels, p)},
+                    detection_score=None if det is None else float(det),
+                )
+            )
+        return out
+
+    # ---------------------------------------------------------------- inference
+    def predict_faces(
+        self, faces: Sequence[np.ndarray] | np.ndarray, *, color: ColorOrder = "bgr"
+    ) -> list[FacePrediction]:
+        """Classify already-cropped faces (no detection), batched.
+
+        Args:
+            faces: An ``(N, H, W)`` / ``(N, H, W, C)`` array or a list of crops
+                (grey, BGR/RGB, ``uint8`` or float in ``[0, 1]``; any size). One colour
+                crop ``(H, W, 3)`` must be passed as ``[crop]``.
+            color: Channel order of colour crops.
+
+        Returns:
+            One prediction per crop; ``box`` is the whole crop.
+
+        Raises:
+            TypeError: If an item is not an image array.
+            ValueError: If an item has a bad shape or range, or no face is given.
+
+        Examples:
+            >>> rec = EmotionRecognizer.from_pretrained()
+            >>> len(rec.predict_faces(np.zeros((2, 48, 48), np.uint8)))
+            2
+        """
+        probs = self.classify(faces, color=color)
+        boxes = [(0, 0, int(f.shape[1]), int(f.shape[0])) for f in faces]
+        return self.predictions(probs, boxes)
 
     @overload
     def predict(  # type: ignore[overload-overlap]
@@ -397,9 +544,9 @@ class EmotionRecognizer:
             >>> rec.predict(np.zeros((120, 160, 3), np.uint8))
             []
         """
-        single = isinstance(images, (str, Path)) or (isinstance(images, np.ndarray) and images.ndim != 4)
         if images is None:
             raise TypeError("images is None; expected a file path, an image array, or a list of those")
+        single = isinstance(images, (str, Path)) or (isinstance(images, np.ndarray) and images.ndim != 4)
         if single:
             batch_inputs: Sequence[Any] = [images]
         elif isinstance(images, (list, tuple, np.ndarray)):
@@ -413,16 +560,17 @@ class EmotionRecognizer:
         per_image: list[list[DetectedFace]] = []
         crops: list[np.ndarray] = []
         for item in batch_inputs:
-            array, item_color = self._as_array(item, color)
-            faces = self._detect(array, item_color)[:max_faces]
+            array, item_color = as_image(item, color)
+            faces = self.detect(array, color=item_color)[:max_faces]
             per_image.append(faces)
-            crops.extend(self._crops(array, item_color, faces))
-        probs = self._probabilities(prepare_faces(crops, self.input_size)) if crops else np.zeros((0, 0))
+            crops.extend(self.crop(array, faces, color=item_color))
+        probs = self.classify(crops) if crops else np.zeros((0, len(self._labels)), np.float32)
         results: list[list[FacePrediction]] = []
         offset = 0
         for faces in per_image:
             n = len(faces)
-            results.append(self._results(probs[offset : offset + n], [f.box for f in faces], [f.score for f in faces]))
+            boxes = [f.box for f in faces]
+            results.append(self.predictions(probs[offset : offset + n], boxes, [f.score for f in faces]))
             offset += n
         return results[0] if single else results
 
@@ -434,7 +582,7 @@ class EmotionRecognizer:
             folder: Destination folder (created; existing files are overwritten).
 
         Returns:
-            The folder; load it with :meth:`from_pretrained`.
+            The folder; load it with [`from_pretrained`][emotionkit.EmotionRecognizer.from_pretrained].
 
         Examples:
             >>> EmotionRecognizer.from_pretrained().save_pretrained("my-model")  # doctest: +SKIP
@@ -442,10 +590,8 @@ class EmotionRecognizer:
         from emotionkit.model_card import render_model_card
         from emotionkit.model_files import CARD_NAME, write_model_folder
 
-        config = self.config
-        config.pop("source", None)
-        folder = write_model_folder(self.model, config, folder)
-        (folder / CARD_NAME).write_text(render_model_card(config), encoding="utf-8")
+        folder = write_model_folder(self._runtime, self._config, folder)
+        (folder / CARD_NAME).write_text(render_model_card(self._config), encoding="utf-8")
         return folder
 
     def push_to_hub(
@@ -484,12 +630,12 @@ class EmotionRecognizer:
         return str(getattr(info, "commit_url", info))
 
     def personalize(self, images: Any, labels: Sequence[str] | None = None, **kwargs: Any) -> EmotionRecognizer:
-        """Adapt the model to one person; see :func:`emotionkit.personalize.personalize`.
+        """Adapt the model to one person; see [`personalize`][emotionkit.personalize.personalize].
 
         Args:
             images: Photos, face crops or a ``root/<label>/`` folder.
             labels: One label per image (``None`` for a folder).
-            **kwargs: Options of :func:`emotionkit.personalize.personalize`.
+            **kwargs: Options of [`personalize`][emotionkit.personalize.personalize].
 
         Returns:
             A new recognizer; this one is unchanged.
@@ -502,25 +648,5 @@ class EmotionRecognizer:
         return personalize(self, images, labels, **kwargs)
 
     def __repr__(self) -> str:
-        arch = self._config.get("architecture", {}).get("name", "?")
-        return (
-            f"EmotionRecognizer(architecture={arch!r}, labels={self._classes}, source={self._config.get('source')!r})"
-        )
-
-
-def _load_weights(folder: Path, config: dict[str, Any]) -> Any:
-    from emotionkit.backend import import_keras
-
-    import_keras()
-    from emotionkit.model_files import WEIGHTS_NAME
-    from emotionkit.models import build_model
-
-    model = build_model(config["architecture"], len(config["labels"]))
-    try:
-        model.load_weights(str(folder / WEIGHTS_NAME))
-    except Exception as exc:  # h5py/Keras raise many types for bad files
-        raise ValueError(
-            f"cannot load {folder / WEIGHTS_NAME} into the architecture of {folder / 'config.json'}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
-    return model
+        arch = self._config.architecture.get("name", "?")
+        return f"EmotionRecognizer(architecture={arch!r}, labels={self._labels}, source={self.source!r})"

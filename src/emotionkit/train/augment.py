@@ -10,7 +10,6 @@ from keras import layers
 
 __all__ = ["DEFAULT_AUGMENTATION", "build_augmentation"]
 
-#: Default augmentation strengths (all inputs are grey faces scaled to [0, 1]).
 DEFAULT_AUGMENTATION: dict[str, float] = {
     "flip": 1.0,  # horizontal flip on (1) or off (0)
     "rotation": 0.04,  # fraction of a full turn (0.04 = +-14 degrees)
@@ -19,14 +18,16 @@ DEFAULT_AUGMENTATION: dict[str, float] = {
     "contrast": 0.3,
     "brightness": 0.2,
 }
+"""Default augmentation strengths (all inputs are grey faces scaled to [0, 1])."""
 
 
 def build_augmentation(settings: Mapping[str, float] | None = None, seed: int | None = None) -> keras.Sequential:
     """Build the augmentation stage that runs before the classifier during training only.
 
     Args:
-        settings: Strengths overriding :data:`DEFAULT_AUGMENTATION`; a value of 0
-            switches that transform off. Unknown keys raise.
+        settings: Strengths overriding
+            [`DEFAULT_AUGMENTATION`][emotionkit.train.augment.DEFAULT_AUGMENTATION]; a value
+            of 0 switches that transform off. Unknown keys raise.
         seed: Random seed for reproducible augmentation.
 
     Returns:

@@ -1,9 +1,21 @@
-"""``emotionkit-train``: train a model folder on FER-2013 (or an image folder) from a recipe."""
+"""``emotionkit-train``: train a model folder from a recipe, and keep the teacher bank.
+
+```bash
+emotionkit-train --recipe RECIPE --output MODEL --bank-name NAME   # train (resumable); NAME: add it to the bank
+emotionkit-train bank add MODEL --name NAME --member 0             # add a trained model (or ensemble member)
+emotionkit-train bank select --max-size 8                           # greedy ensemble selection on PublicTest
+emotionkit-train bank list
+```
+
+A recipe with ``bank_teachers`` distils a student from those bank members (see the training guide).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import shutil
 import sys
 from importlib import resources
@@ -12,13 +24,28 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from emotionkit.data_paths import shared_root
-
 if TYPE_CHECKING:
     from emotionkit.train.data import FaceDataset
     from emotionkit.train.trainer import TrainConfig
 
-__all__ = ["main", "resolve_recipe"]
+__all__ = ["DEFAULT_BANK", "data_root", "main", "resolve_recipe"]
+
+DEFAULT_BANK = Path("training") / "teachers"
+"""Where the repository keeps its teacher bank (relative to the working directory)."""
+
+
+def data_root() -> Path | None:
+    """Return ``$EMOTIONKIT_DATA`` (the folder holding ``data/fer2013`` and ``weights/``), or ``None``.
+
+    Returns:
+        The folder named by the variable, or ``None`` when it is unset.
+
+    Examples:
+        >>> data_root() is None or data_root().name != ""
+        True
+    """
+    env = os.environ.get("EMOTIONKIT_DATA")
+    return Path(env) if env else None
 
 
 def resolve_recipe(name_or_path: str) -> Path:
@@ -58,11 +85,22 @@ def main(argv: list[str] | None = None) -> int:
     Examples:
         >>> main(["--recipe", "default", "--output", "my-model"])  # doctest: +SKIP
     """
-    parser = argparse.ArgumentParser(prog="emotionkit-train", description=__doc__)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bank"]:
+        return _bank_main(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="emotionkit-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--recipe", default="default", help="bundled recipe name or JSON file (default: default)")
-    parser.add_argument("--data", type=Path, help="FER-2013 folder, or a root/<class>/ image folder with --folder")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="FER-2013 folder, or a root/<class>/ image folder with --folder (default: $EMOTIONKIT_DATA/data/fer2013)",
+    )
     parser.add_argument("--folder", action="store_true", help="--data is a root/<class>/ folder; 10%% held out")
-    parser.add_argument("--weights-dir", type=Path, help="folder of ImageNet backbone weights")
+    parser.add_argument(
+        "--weights-dir", type=Path, help="folder of ImageNet backbone weights (default: $EMOTIONKIT_DATA/weights)"
+    )
     parser.add_argument("--run-dir", type=Path, default=Path("runs/default"), help="checkpoints and logs (resumable)")
     parser.add_argument("--output", type=Path, required=True, help="model folder to write")
     parser.add_argument("--epochs", type=int, help="override the recipe's stage-2 epochs")
@@ -75,9 +113,13 @@ def main(argv: list[str] | None = None) -> int:
         help="distil from this model folder (repeatable; one model, uses the recipe's distill_weight/temperature)",
     )
     parser.add_argument("--limit", type=int, help="use at most this many training images (smoke tests)")
+    parser.add_argument(
+        "--bank", type=Path, default=DEFAULT_BANK, help=f"teacher bank folder (default: {DEFAULT_BANK})"
+    )
+    parser.add_argument("--bank-name", help="after training, add the model to the teacher bank under this name")
     parser.add_argument("--verbose", default="auto", help="Keras progress: auto, 0, 1 or 2")
     args = parser.parse_args(argv)
-    from emotionkit.train.data import load_fer2013_folder, load_image_folder
+    from emotionkit.train.data import load_fer2013_folder, load_image_folder, mix_ferplus_votes
     from emotionkit.train.trainer import TrainConfig  # imports Keras: after argument parsing
 
     try:
@@ -89,14 +131,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.seed is not None:  # one model with this seed, even if the recipe is an ensemble
             recipe.seed = args.seed
             recipe.ensemble = []
+        root = data_root()
         if recipe.backbone_weights:
             weights = Path(recipe.backbone_weights)
             if not weights.is_absolute():
-                weights = (args.weights_dir or shared_root() / "weights") / weights
+                folder = args.weights_dir or (root / "weights" if root else None)
+                if folder is None:
+                    raise FileNotFoundError(f"the recipe needs {weights}: give --weights-dir or set EMOTIONKIT_DATA")
+                weights = folder / weights
             if not weights.is_file():
                 raise FileNotFoundError(f"backbone weights not found: {weights} (set --weights-dir)")
             recipe.backbone_weights = str(weights)
-        data = args.data or shared_root() / "data" / "fer2013"
+        if args.data is None and root is None:
+            raise FileNotFoundError("no training data: give --data FOLDER or set EMOTIONKIT_DATA")
+        data = args.data or root / "data" / "fer2013"  # type: ignore[operator]
         if args.folder:
             full = load_image_folder(data)
             order = np.random.default_rng(recipe.seed).permutation(len(full))
@@ -105,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             train_ds = load_fer2013_folder(data, "Training")
             val_ds = load_fer2013_folder(data, "PublicTest")
+            if recipe.ferplus_weight:
+                train_ds = mix_ferplus_votes(train_ds, data / "ferplus.csv", recipe.ferplus_weight)
     except (FileNotFoundError, ValueError) as exc:
         print(f"emotionkit-train: error: {exc}", file=sys.stderr)
         return 2
@@ -116,10 +166,28 @@ def main(argv: list[str] | None = None) -> int:
     if not recipe.ensemble:
         try:
             taught = _distilled(recipe, train_ds, args.teacher or [])
+            if recipe.bank_teachers:
+                taught = _bank_distilled(recipe, taught, data, args.bank)
+            if args.bank_name and args.folder:
+                raise ValueError(
+                    "--bank-name needs FER-2013 data (the bank holds FER-2013 probabilities), not --folder"
+                )
         except (FileNotFoundError, ValueError) as exc:
             print(f"emotionkit-train: error: {exc}", file=sys.stderr)
             return 2
         summary = _train_model(recipe, taught, val_ds, args.run_dir, args.output, verbose, args.teacher or [])
+        if args.bank_name:
+            history = [json.loads(x) for x in (args.run_dir / "history.jsonl").read_text().splitlines() if x.strip()]
+            meta = {
+                "recipe": _recipe_dict(recipe),
+                "seed": recipe.seed,
+                "architecture": recipe.architecture,
+                "epochs": recipe.epochs,
+                "wall_time_s": round(sum(row.get("seconds", 0.0) for row in history)),
+                "training": summary,
+            }
+            path = _add_to_bank(args.output, data, args.bank, args.bank_name, meta)
+            summary["bank"] = str(path)
         print(json.dumps({"output": str(args.output), **summary}))
         return 0
 
@@ -157,6 +225,164 @@ def _distilled(recipe: TrainConfig, train_ds: FaceDataset, teachers: list[Path])
     return distillation_targets(train_ds, probs, recipe.distill_weight, recipe.distill_temperature)
 
 
+def _bank_distilled(recipe: TrainConfig, train_ds: FaceDataset, data: Path, bank: Path) -> FaceDataset:
+    """The training set with distillation targets from the recipe's bank members."""
+    from emotionkit.train.bank import Fer2013Index, load_bank, teacher_targets
+    from emotionkit.train.distill import distillation_targets
+
+    index = Fer2013Index.load(data)
+    position = {p: i for i, p in enumerate(index.data.paths)}
+    try:
+        rows = np.array([position[Path(p).relative_to(data).as_posix()] for p in train_ds.paths])
+    except (KeyError, ValueError):
+        raise ValueError(f"the training images are not all FER-2013 images under {data}") from None
+    teacher = teacher_targets(load_bank(bank, index), recipe.bank_teachers, rows)
+    print(f"distilling from bank members {', '.join(recipe.bank_teachers)} ({bank})", flush=True)
+    return distillation_targets(train_ds, teacher, recipe.distill_weight, recipe.distill_temperature)
+
+
+def _commit() -> str:
+    """The git commit of the working tree (``+dirty`` when it has changes), or ``unknown``."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def _add_to_bank(
+    model: Path, data: Path, bank: Path, name: str, meta: dict[str, Any], member: int | None = None
+) -> Path:
+    """Compute a model's flip-averaged probabilities on all of FER-2013 and write its bank entry."""
+    from emotionkit import __version__
+    from emotionkit.backend import backend_name
+    from emotionkit.recognizer import EmotionRecognizer
+    from emotionkit.train.bank import Fer2013Index, member_probabilities, write_member
+
+    recognizer = EmotionRecognizer.from_pretrained(model)
+    if member is not None:
+        from emotionkit.models import build_model
+
+        arch = recognizer.config.architecture
+        if arch.get("name") != "ensemble" or not 0 <= member < len(arch["members"]):
+            raise ValueError(f"{model} is not an ensemble with a member {member}")
+        ensemble = recognizer.model
+        single = build_model(arch["members"][member], len(recognizer.labels))
+        single.set_weights(ensemble.get_layer(f"member{member}").get_weights())
+        config = recognizer.config.replace(architecture=arch["members"][member])
+        recognizer = recognizer.with_model(single, config, source=f"{model} member {member}")
+    index = Fer2013Index.load(data)
+    probs = member_probabilities(recognizer, index)
+    full = {
+        "source": str(model) + (f" (ensemble member {member})" if member is not None else ""),
+        "architecture": recognizer.config.architecture,
+        "commit": _commit(),
+        "emotionkit_version": __version__,
+        "backend": backend_name(),
+        **meta,
+    }
+    path = write_member(bank, name, probs, index, full)
+    accuracy = json.loads(path.with_suffix(".json").read_text())["public_test_accuracy"]
+    print(f"bank member {name}: PublicTest accuracy {accuracy:.4f}", flush=True)
+    return path
+
+
+def _bank_main(argv: list[str]) -> int:
+    """``emotionkit-train bank add|select|list``."""
+    parser = argparse.ArgumentParser(prog="emotionkit-train bank", description="Keep the teacher bank.")
+    sub = parser.add_subparsers(dest="verb", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--bank", type=Path, default=DEFAULT_BANK, help=f"bank folder (default: {DEFAULT_BANK})")
+    common.add_argument("--data", type=Path, help="FER-2013 folder (default: $EMOTIONKIT_DATA/data/fer2013)")
+    add = sub.add_parser("add", parents=[common], help="add a trained model folder to the bank")
+    add.add_argument("model", type=Path, help="model folder")
+    add.add_argument("--name", required=True, help="member name (file stem)")
+    add.add_argument("--member", type=int, help="add only this member of an ensemble model folder")
+    add.add_argument("--wall-time", type=float, help="training wall time in seconds, for the sidecar")
+    add.add_argument("--commit", help="commit that trained the model (default: this checkout's)")
+    add.add_argument("--note", help="free text for the sidecar")
+    select = sub.add_parser("select", parents=[common], help="greedy ensemble selection on PublicTest")
+    select.add_argument("--max-size", type=int, default=8, help="most members, repeats counted (default: 8)")
+    select.add_argument("--output", type=Path, help="write the selection as JSON here")
+    sub.add_parser("list", parents=[common], help="list the members and their PublicTest accuracy")
+    args = parser.parse_args(argv)
+    root = data_root()
+    data = args.data or (root / "data" / "fer2013" if root else None)
+    try:
+        if args.verb == "list":
+            from emotionkit.train.bank import load_bank
+
+            for m in load_bank(args.bank):
+                arch = m.meta.get("architecture", {}).get("name", "?")
+                print(f"{m.name}\t{arch}\tPublicTest {m.meta.get('public_test_accuracy', float('nan')):.4f}")
+            return 0
+        if data is None:
+            raise FileNotFoundError("give --data FOLDER or set EMOTIONKIT_DATA")
+        if args.verb == "add":
+            meta: dict[str, Any] = {}
+            if args.wall_time is not None:
+                meta["wall_time_s"] = args.wall_time
+            if args.note:
+                meta["note"] = args.note
+            with contextlib.suppress(OSError, ValueError):
+                meta.update(training=json.loads((args.model / "config.json").read_text()).get("training"))
+            if args.member is not None and isinstance(meta.get("training"), dict):
+                members = meta["training"].get("members") or []
+                meta["training"] = members[args.member] if args.member < len(members) else None
+            recipe = (meta.get("training") or {}).get("recipe")
+            if isinstance(recipe, dict):  # the same top-level fields as --bank-name writes
+                meta.update(recipe=recipe, seed=recipe.get("seed"), epochs=recipe.get("epochs"))
+            if args.commit:
+                meta["commit"] = args.commit
+            _add_to_bank(args.model, data, args.bank, args.name, meta, args.member)
+            return 0
+        return _select(args.bank, data, args.max_size, args.output)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"emotionkit-train bank: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _select(bank: Path, data: Path, max_size: int, output: Path | None) -> int:
+    """Print the members, the greedy PublicTest selection, and the chosen set's PrivateTest accuracy (once)."""
+    from emotionkit.train.bank import Fer2013Index, load_bank, select_ensemble, teacher_targets
+
+    index = Fer2013Index.load(data)
+    members = load_bank(bank, index)
+    private = index.mask("PrivateTest")
+    print("| member | architecture | PublicTest |\n|---|---|---|")
+    for m in members:
+        print(
+            f"| {m.name} | {m.meta.get('architecture', {}).get('name', '?')} | {m.meta['public_test_accuracy']:.2%} |"
+        )
+    selection = select_ensemble(members, index, max_size=max_size)
+    print("\ngreedy selection on PublicTest:")
+    for name, accuracy in selection.steps:
+        print(f"  + {name}: {accuracy:.2%}")
+    chosen = teacher_targets(members, selection.members, private)
+    accuracy = float(np.mean(chosen.argmax(1) == index.data.labels[private]))
+    print(
+        f"chosen ensemble {list(selection.members)}: PublicTest {selection.public_accuracy:.2%}, "
+        f"PrivateTest {accuracy:.2%} (reported, never used to choose)"
+    )
+    if output:
+        output.write_text(
+            json.dumps(
+                {
+                    "members": list(selection.members),
+                    "steps": [list(step) for step in selection.steps],
+                    "public_test_accuracy": selection.public_accuracy,
+                    "private_test_accuracy": accuracy,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    return 0
+
+
 def _recipe_dict(recipe: TrainConfig) -> dict[str, Any]:
     """The recipe as stored in a model config (backbone weights by file name, not local path)."""
     recipe_dict = recipe.to_dict()
@@ -176,7 +402,8 @@ def _train_model(
 ) -> dict[str, Any]:
     """Train one classifier and write its model folder (recording any ``--teacher`` folders); returns the summary."""
     from emotionkit import __version__
-    from emotionkit.model_files import default_preprocessing, write_model_folder
+    from emotionkit.config import ModelConfig, Preprocessing
+    from emotionkit.model_files import write_model_folder
     from emotionkit.train.trainer import train
 
     result = train(recipe, train_ds, val_ds, run_dir, verbose=verbose)
@@ -188,21 +415,19 @@ def _train_model(
     if result.averaged_epochs:
         summary["averaged_epochs"] = list(result.averaged_epochs)
         summary["averaged_val_accuracy"] = result.averaged_val_accuracy
-    config = {
-        "architecture": recipe.architecture,
-        "labels": list(train_ds.classes),
-        "preprocessing": default_preprocessing(
-            recipe.architecture["input_size"], recipe.face_margin, recipe.face_shift_y
-        ),
-        "emotionkit_version": __version__,
-        "training": {
+    config = ModelConfig(
+        architecture=recipe.architecture,
+        labels=tuple(train_ds.classes),
+        preprocessing=Preprocessing(recipe.face_margin, recipe.face_shift_y),
+        emotionkit_version=__version__,
+        training={
             "recipe": _recipe_dict(recipe),
             "train_images": len(train_ds),
             "validation_images": len(val_ds),
             **({"teachers": [str(t) for t in teachers]} if teachers else {}),
             **summary,
         },
-    }
+    )
     write_model_folder(result.model, config, output)
     return summary
 

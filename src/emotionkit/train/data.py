@@ -1,9 +1,9 @@
 """Dataset loaders: FER-2013 (Kaggle folders or the original CSV), FER+ votes, and image folders.
 
-All loaders return a :class:`FaceDataset` of ``uint8`` grey images and integer
-labels in :data:`emotionkit.EMOTIONS` order (or the folder's own class order
-for :func:`load_image_folder`). Images pass through the shared
-:func:`emotionkit.preprocessing.prepare_faces` before they reach a model.
+All loaders return a [`FaceDataset`][emotionkit.train.data.FaceDataset] of ``uint8`` grey images and integer
+labels in [`EMOTIONS`][emotionkit.labels.EMOTIONS] order (or the folder's own class order
+for [`load_image_folder`][emotionkit.train.data.load_image_folder]). Images pass through the shared
+[`prepare_faces`][emotionkit.preprocessing.prepare_faces] before they reach a model.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ __all__ = [
     "load_fer2013_folder",
     "load_fer2013_csv",
     "load_ferplus_votes",
+    "mix_ferplus_votes",
     "load_image_folder",
     "class_weights",
 ]
 
-#: FER-2013 split names as used in file-name prefixes and the CSV ``Usage`` column.
 FER_SPLITS: tuple[str, ...] = ("Training", "PublicTest", "PrivateTest")
+"""FER-2013 split names as used in file-name prefixes and the CSV ``Usage`` column."""
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 # fer2013.csv emotion codes -> EMOTIONS index
 _CSV_CODE_TO_NAME = {0: "angry", 1: "disgust", 2: "fear", 3: "happy", 4: "sad", 5: "surprise", 6: "neutral"}
@@ -102,7 +103,7 @@ class FaceDataset:
             indices: Positions to keep.
 
         Returns:
-            A new :class:`FaceDataset`.
+            A new [`FaceDataset`][emotionkit.train.data.FaceDataset].
 
         Examples:
             >>> ds = FaceDataset(np.zeros((3, 4, 4), np.uint8), np.array([0, 1, 0]), ("a", "b"))
@@ -127,7 +128,7 @@ class FaceDataset:
             seed: Random seed; the same seed gives the same subset.
 
         Returns:
-            A new :class:`FaceDataset`.
+            A new [`FaceDataset`][emotionkit.train.data.FaceDataset].
 
         Examples:
             >>> ds = FaceDataset(np.zeros((5, 4, 4), np.uint8), np.arange(5) % 2, ("a", "b"))
@@ -208,7 +209,7 @@ def load_fer2013_csv(path: str | Path, usage: str = "Training") -> FaceDataset:
         usage: ``"Training"``, ``"PublicTest"`` or ``"PrivateTest"``.
 
     Returns:
-        The split's 48x48 images; labels are re-ordered to :data:`emotionkit.EMOTIONS`.
+        The split's 48x48 images; labels are re-ordered to [`EMOTIONS`][emotionkit.labels.EMOTIONS].
 
     Raises:
         FileNotFoundError: If the file is missing.
@@ -256,7 +257,7 @@ def load_ferplus_votes(dataset: FaceDataset, votes_csv: str | Path) -> FaceDatas
     their FER-2013 label. Use ``soft_labels.argmax(1)`` for majority labels.
 
     Args:
-        dataset: A dataset from :func:`load_fer2013_folder`.
+        dataset: A dataset from [`load_fer2013_folder`][emotionkit.train.data.load_fer2013_folder].
         votes_csv: The ``ferplus.csv`` file (``path`` column relative to the dataset root).
 
     Returns:
@@ -295,12 +296,44 @@ def load_ferplus_votes(dataset: FaceDataset, votes_csv: str | Path) -> FaceDatas
     return FaceDataset(dataset.images, dataset.labels, dataset.classes, dataset.paths, soft)
 
 
+def mix_ferplus_votes(dataset: FaceDataset, votes_csv: str | Path, weight: float) -> FaceDataset:
+    """Return a copy of a FER-2013 folder dataset whose targets mix its labels with the FER+ votes.
+
+    The target of each image is ``(1 - weight) * one-hot label + weight * vote distribution``;
+    images without FER+ votes keep their one-hot label. The input is not modified.
+
+    Args:
+        dataset: A dataset from [`load_fer2013_folder`][emotionkit.train.data.load_fer2013_folder].
+        votes_csv: The ``ferplus.csv`` file.
+        weight: Share of the votes, in ``[0, 1]``.
+
+    Returns:
+        A new dataset with ``soft_labels`` set (or ``dataset`` itself when ``weight`` is 0).
+
+    Raises:
+        ValueError: If ``weight`` is outside ``[0, 1]``.
+        FileNotFoundError: If the CSV is missing.
+
+    Examples:
+        >>> ds = mix_ferplus_votes(load_fer2013_folder(root), root + "/ferplus.csv", 0.4)  # doctest: +SKIP
+    """
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"ferplus weight must be in [0, 1], got {weight}")
+    if weight == 0.0:
+        return dataset
+    votes = load_ferplus_votes(dataset, votes_csv).soft_labels
+    assert votes is not None
+    onehot = np.eye(len(dataset.classes), dtype=np.float32)[dataset.labels]
+    mixed = (1.0 - weight) * onehot + weight * votes
+    return FaceDataset(dataset.images, dataset.labels, dataset.classes, dataset.paths, mixed.astype(np.float32))
+
+
 def load_image_folder(root: str | Path, classes: Sequence[str] | None = None) -> FaceDataset:
     """Load a ``root/<class>/*`` folder of face images (any size; read as grey).
 
     Args:
         root: The folder; each sub-folder is a class.
-        classes: The class order; default: :data:`emotionkit.EMOTIONS` when every
+        classes: The class order; default: [`EMOTIONS`][emotionkit.labels.EMOTIONS] when every
             sub-folder is an emotion name, else the sorted sub-folder names.
 
     Returns:

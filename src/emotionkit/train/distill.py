@@ -25,7 +25,7 @@ def teacher_probabilities(teachers: Sequence[str | Path], data: FaceDataset) -> 
     """Return the teachers' mean flip-averaged probabilities for every image of ``data``.
 
     Each teacher is a model folder; its own preprocessing applies (the same
-    path as :meth:`emotionkit.EmotionRecognizer.predict_faces`).
+    path as [`predict_faces`][emotionkit.EmotionRecognizer.predict_faces]).
 
     Args:
         teachers: One or more model folders.
@@ -62,7 +62,7 @@ def distillation_targets(data: FaceDataset, teacher: np.ndarray, weight: float, 
         data: The training set (its ``soft_labels`` are used as the label part if present,
             else its one-hot labels). It is not modified.
         teacher: Teacher probabilities ``(len(data), classes)``, e.g. from
-            :func:`teacher_probabilities`.
+            [`teacher_probabilities`][emotionkit.train.distill.teacher_probabilities].
         weight: Share of the teacher in the target, in [0, 1].
         temperature: Temperature ``T > 0`` applied to the teacher (``p ** (1 / T)``,
             renormalised); above 1 softens it.

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from emotionkit.config import ModelConfig
 from emotionkit.model_files import WEIGHTS_NAME, read_config, write_model_folder
 from emotionkit.models import build_model
 
@@ -42,24 +43,24 @@ def combine_model_folders(
     if len(paths) < 2:
         raise ValueError(f"an ensemble needs at least 2 model folders, got {len(paths)}")
     configs = [read_config(p) for p in paths]
-    for key in ("labels", "preprocessing"):
-        if any(c[key] != configs[0][key] for c in configs[1:]):
-            raise ValueError(f"the model folders disagree on {key!r}: {[c[key] for c in configs]}")
+    first = configs[0]
+    for key in ("labels", "preprocessing", "input_size"):
+        if any(getattr(c, key) != getattr(first, key) for c in configs[1:]):
+            raise ValueError(f"the model folders disagree on {key!r}: {[getattr(c, key) for c in configs]}")
     architecture = {
         "name": "ensemble",
-        "input_size": configs[0]["preprocessing"]["input_size"],
-        "members": [c["architecture"] for c in configs],
+        "input_size": first.input_size,
+        "members": [c.architecture for c in configs],
     }
-    model = build_model(architecture, len(configs[0]["labels"]))
+    model = build_model(architecture, len(first.labels))
     for i, path in enumerate(paths):
         model.get_layer(f"member{i}").load_weights(str(path / WEIGHTS_NAME))
-    config = {
-        "architecture": architecture,
-        "labels": configs[0]["labels"],
-        "preprocessing": configs[0]["preprocessing"],
-        "training": {"members": [c.get("training", {}) for c in configs], **(training or {})},
-    }
-    for key in ("emotionkit_version", "datasets"):
-        if key in configs[0]:
-            config[key] = configs[0][key]
+    config = ModelConfig(
+        architecture=architecture,
+        labels=first.labels,
+        preprocessing=first.preprocessing,
+        emotionkit_version=first.emotionkit_version,
+        datasets=first.datasets,
+        training={"members": [c.training or {} for c in configs], **(training or {})},
+    )
     return write_model_folder(model, config, output)

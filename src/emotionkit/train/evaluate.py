@@ -89,22 +89,20 @@ class EvaluationReport:
 def predict_probabilities(
     recognizer: EmotionRecognizer, images: np.ndarray | Sequence[np.ndarray], flip_tta: bool = False
 ) -> np.ndarray:
-    """Class probabilities of face crops through the public, shared preprocessing path.
+    """Class probabilities of face crops through the recognizer's own classify step.
 
     Args:
         recognizer: The model to evaluate (its own ``flip_tta`` setting applies too).
-        images: Face crops (as loaded by :mod:`emotionkit.train.data`).
+        images: Face crops (as loaded by [`emotionkit.train.data`][emotionkit.train.data]).
         flip_tta: Average with the horizontally mirrored crops.
 
     Returns:
         ``(N, len(recognizer.labels))`` probabilities.
+
+    Examples:
+        >>> predict_probabilities(rec, load_fer2013_folder(root, "PublicTest").images)  # doctest: +SKIP
     """
-    crops = list(images)
-    probs = np.array([list(p.probabilities.values()) for p in recognizer.predict_faces(crops)])
-    if flip_tta:
-        mirrored = [np.ascontiguousarray(c[:, ::-1]) for c in crops]
-        probs = (probs + np.array([list(p.probabilities.values()) for p in recognizer.predict_faces(mirrored)])) / 2
-    return probs
+    return recognizer.classify(list(images), flip_tta=True if flip_tta else None)
 
 
 def evaluate(

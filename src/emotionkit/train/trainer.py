@@ -3,7 +3,7 @@
 Stage 1 trains only the head on a frozen pretrained backbone (skipped for
 architectures without one); stage 2 unfreezes everything, warms the learning
 rate up and decays it along a cosine. Each stage is backed up after every epoch
-with :class:`keras.callbacks.BackupAndRestore`, so calling :func:`train` again
+with ``keras.callbacks.BackupAndRestore``, so calling [`train`][emotionkit.train.trainer.train] again
 with the same ``run_dir`` resumes where an interrupted run stopped.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ class TrainConfig:
     """A training recipe; stored as JSON next to the run and in the model's config.
 
     Attributes:
-        architecture: Architecture config for :func:`emotionkit.models.build_model`.
+        architecture: Architecture config for [`build_model`][emotionkit.models.build_model].
         backbone_weights: Path of ImageNet backbone weights, or ``None`` (random init).
         batch_size: Images per step.
         head_epochs: Stage-1 epochs (head only, frozen backbone); 0 skips stage 1.
@@ -43,9 +44,10 @@ class TrainConfig:
         label_smoothing: Cross-entropy label smoothing.
         class_weight_power: Exponent of the class weights (0 = off, 1 = balanced).
         patience: Early-stopping patience on validation accuracy (epochs).
-        augmentation: Overrides of :data:`emotionkit.train.augment.DEFAULT_AUGMENTATION`.
+        augmentation: Overrides of [`DEFAULT_AUGMENTATION`][emotionkit.train.augment.DEFAULT_AUGMENTATION].
         face_margin: Margin recorded in the model config for detected faces at inference.
-        face_shift_y: Vertical crop shift recorded in the model config (see ``default_preprocessing``).
+        face_shift_y: Vertical crop shift recorded in the model config
+            (see [`Preprocessing`][emotionkit.config.Preprocessing]).
         seed: Random seed.
         average_last_epochs: Stochastic weight averaging: average the classifier weights
             of the last N stage-2 epochs, re-estimate the BatchNorm statistics on the
@@ -56,11 +58,17 @@ class TrainConfig:
             recipe plus its overrides and averages their probabilities. Empty = one model.
         distill_from: For an ensemble member: indices of earlier members that teach it
             (knowledge distillation from their mean flip-averaged probabilities on the
-            training images, see :mod:`emotionkit.train.distill`). Empty = plain labels.
+            training images, see [`emotionkit.train.distill`][emotionkit.train.distill]). Empty = plain labels.
         distill_weight: Share of the teacher in the distillation target, in [0, 1].
         distill_temperature: Temperature applied to the teacher's probabilities.
         combine: Indices of the ensemble members that form the output model (default:
             all); the others only teach.
+        ferplus_weight: Share of the FER+ vote distribution in the training targets, in [0, 1]
+            (FER-2013 folders with a ``ferplus.csv`` only; images without votes keep their label):
+            ``(1 - w) * one-hot label + w * votes``. 0 = labels only.
+        bank_teachers: Names of teacher-bank members whose mean probabilities on the
+            training images teach this model (``distill_weight``, ``distill_temperature``;
+            see [`emotionkit.train.bank`][emotionkit.train.bank]). Empty = no bank teacher.
     """
 
     architecture: dict[str, Any]
@@ -85,6 +93,8 @@ class TrainConfig:
     distill_weight: float = 0.6
     distill_temperature: float = 2.0
     combine: list[int] | None = None
+    ferplus_weight: float = 0.0
+    bank_teachers: list[str] = field(default_factory=list)
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
@@ -120,6 +130,12 @@ class TrainConfig:
             teachers = overrides.get("distill_from", [])
             if any(not isinstance(t, int) or not 0 <= t < i for t in teachers):
                 raise ValueError(f"{path}: ensemble member {i} can only distil from earlier members, got {teachers}")
+        weights = [data.get("ferplus_weight", 0.0)] + [m["ferplus_weight"] for m in members if "ferplus_weight" in m]
+        if any(not isinstance(w, (int, float)) or not 0.0 <= w <= 1.0 for w in weights):
+            raise ValueError(f"{path}: ferplus_weight must be a number in [0, 1], got {weights}")
+        teachers_in_bank = data.get("bank_teachers", [])
+        if not isinstance(teachers_in_bank, list) or not all(isinstance(t, str) for t in teachers_in_bank):
+            raise ValueError(f"{path}: bank_teachers must be a list of bank member names, got {teachers_in_bank!r}")
         if data.get("distill_from"):
             raise ValueError(f"{path}: distill_from belongs in an ensemble member's overrides")
         combine = data.get("combine")
@@ -144,7 +160,7 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class TrainResult:
-    """What :func:`train` returns.
+    """What [`train`][emotionkit.train.trainer.train] returns.
 
     Attributes:
         model: The classifier with the best validation weights loaded.
@@ -177,14 +193,19 @@ class _EpochRecorder(keras.callbacks.Callback):
         self.history_path = run_dir / "history.jsonl"
         self.best_path = run_dir / "best.weights.h5"
         self.best = -math.inf
+        self.started = time.perf_counter()
         for row in _read_history(self.history_path):
             if row["stage"] == stage and "val_accuracy" in row:
                 self.best = max(self.best, row["val_accuracy"])
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = dict(logs or {})
         lr = self.model.optimizer.learning_rate
         row: dict[str, Any] = {"stage": self.stage, "epoch": epoch, **{k: float(v) for k, v in logs.items()}}
+        row["seconds"] = round(time.perf_counter() - self.started, 1)
         row["learning_rate"] = float(np.asarray(lr))
         with self.history_path.open("a") as fh:
             fh.write(json.dumps(row) + "\n")

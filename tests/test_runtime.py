@@ -6,8 +6,8 @@ import keras
 import numpy as np
 
 from conftest import TINY_ARCH
-from emotionkit.inference import MAX_BATCH, compile_forward
 from emotionkit.models import build_model
+from emotionkit.runtime import MAX_BATCH, KerasRuntime, compile_forward
 
 
 def _model_with_trained_batchnorm(seed: int) -> keras.Model:
@@ -50,3 +50,28 @@ def test_a_forward_built_after_a_weight_change_uses_the_new_weights() -> None:
 
     np.testing.assert_allclose(after, keras.ops.convert_to_numpy(model(faces, training=False)), atol=1e-5)
     assert np.abs(after - before).max() > 0.01
+
+
+def test_the_runtime_owns_its_weights_and_hands_out_copies() -> None:
+    model = _model_with_trained_batchnorm(seed=5)
+    faces = np.random.default_rng(2).random((3, 48, 48, 1)).astype("float32")
+    runtime = KerasRuntime(model)
+    expected = keras.ops.convert_to_numpy(model(faces, training=False))
+    np.testing.assert_allclose(runtime.probabilities(faces), expected, atol=1e-5)
+    model.set_weights([np.zeros_like(w) for w in model.get_weights()])  # the caller's model, changed afterwards
+    copy = runtime.keras_model()
+    copy.set_weights([np.ones_like(w) for w in copy.get_weights()])  # a handed-out copy, changed
+    np.testing.assert_allclose(runtime.probabilities(faces), expected, atol=1e-5)
+    assert runtime.features(faces).shape == (3, TINY_ARCH["widths"][-1])
+    assert runtime.num_classes == 7 and runtime.input_size == 48
+
+
+def test_the_runtime_checks_batches_and_models() -> None:
+    import pytest
+
+    runtime = KerasRuntime(build_model(TINY_ARCH, 7), copy=False)
+    with pytest.raises(ValueError, match=r"batch of shape \(N, 48, 48, 1\), got \(2, 48, 48\)"):
+        runtime.probabilities(np.zeros((2, 48, 48), np.float32))
+    flat = keras.Sequential([keras.Input((10,)), keras.layers.Dense(7)])
+    with pytest.raises(ValueError, match=r"\(S, S, 1\) grey faces"):
+        KerasRuntime(flat)

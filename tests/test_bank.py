@@ -1,0 +1,189 @@
+"""The teacher bank: member files, greedy selection on PublicTest, distillation from the bank, the CLI verbs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import TINY_ARCH
+from emotionkit.labels import EMOTIONS
+from emotionkit.train.bank import (
+    BankMember,
+    Fer2013Index,
+    load_bank,
+    member_probabilities,
+    select_ensemble,
+    teacher_targets,
+    write_member,
+)
+from emotionkit.train.cli import main as train_main
+
+
+def test_index_is_sorted_by_relative_path_across_splits(fer_folder: Path) -> None:
+    index = Fer2013Index.load(fer_folder)
+    assert index.data.paths == sorted(index.data.paths)
+    assert len(index.data) == 7 * (6 + 2 + 2)
+    assert index.mask("PublicTest").sum() == 14 and index.mask("Training").sum() == 42
+    first = index.data.paths[0]
+    assert first.startswith("test/angry/PrivateTest_") and index.splits[0] == "PrivateTest"
+    assert EMOTIONS[index.data.labels[0]] == "angry"
+    with pytest.raises(ValueError, match="unknown split"):
+        index.mask("Validation")
+
+
+def _index(n_per_split: int = 30, seed: int = 0) -> Fer2013Index:
+    from emotionkit.train.data import FaceDataset
+
+    rng = np.random.default_rng(seed)
+    n = 3 * n_per_split
+    labels = rng.integers(0, 7, n)
+    splits = np.repeat(np.array(["Training", "PublicTest", "PrivateTest"]), n_per_split)
+    data = FaceDataset(np.zeros((n, 48, 48), np.uint8), labels, EMOTIONS, [f"p{i:04d}" for i in range(n)])
+    return Fer2013Index(data, splits)
+
+
+def _member(index: Fer2013Index, correct: np.ndarray, name: str) -> BankMember:
+    """Probabilities that put 0.6 on the true label where ``correct``, else on the next label."""
+    labels = index.data.labels
+    guess = np.where(correct, labels, (labels + 1) % 7)
+    probs = np.full((len(labels), 7), 0.4 / 6, np.float32)
+    probs[np.arange(len(labels)), guess] = 0.6
+    return BankMember(name, probs)
+
+
+def test_write_and_load_round_trip(tmp_path: Path) -> None:
+    index = _index()
+    member = _member(index, np.arange(90) % 2 == 0, "a")
+    path = write_member(tmp_path, "a", member.probabilities, index, {"seed": 3})
+    assert path.stat().st_size < 90 * 7 * 2 + 200  # float16
+    loaded = load_bank(tmp_path, index)
+    assert [m.name for m in loaded] == ["a"]
+    np.testing.assert_allclose(loaded[0].probabilities, member.probabilities, atol=1e-3)
+    meta = loaded[0].meta
+    public = index.mask("PublicTest")
+    assert meta["seed"] == 3 and meta["images"] == 90 and meta["order_sha256"] == index.order_sha256()
+    assert meta["public_test_accuracy"] == pytest.approx(np.mean(np.arange(90)[public] % 2 == 0), abs=1e-4)
+
+
+def test_bank_files_are_checked(tmp_path: Path) -> None:
+    index = _index()
+    probs = _member(index, np.ones(90, bool), "a").probabilities
+    with pytest.raises(ValueError, match="member name"):
+        write_member(tmp_path, "Bad Name", probs, index, {})
+    with pytest.raises(ValueError, match="shape"):
+        write_member(tmp_path, "a", probs[:5], index, {})
+    with pytest.raises(ValueError, match="probability distribution"):
+        write_member(tmp_path, "a", probs * 2, index, {})
+    write_member(tmp_path, "a", probs, index, {})
+    with pytest.raises(ValueError, match="another image order"):
+        load_bank(tmp_path, Fer2013Index(index.data.subset(np.arange(89, -1, -1)), index.splits))
+    (tmp_path / "a.json").unlink()
+    with pytest.raises(ValueError, match="no sidecar"):
+        load_bank(tmp_path)
+    with pytest.raises(FileNotFoundError, match="bank folder not found"):
+        load_bank(tmp_path / "nope")
+
+
+def test_greedy_selection_uses_public_test_only_and_stops_when_nothing_helps() -> None:
+    index = _index()
+    public = index.mask("PublicTest")
+    rng = np.random.default_rng(5)
+    good = _member(index, rng.random(90) < 0.8, "good")
+    other = _member(index, rng.random(90) < 0.7, "other")
+    # "cheat" is perfect on PrivateTest and useless on PublicTest: it must never be chosen
+    cheat = _member(index, ~public, "cheat")
+    selection = select_ensemble([cheat, other, good], index)
+    assert selection.members[0] == "good" and "cheat" not in selection.members
+    assert selection.steps[0] == (
+        "good",
+        pytest.approx(np.mean(good.probabilities[public].argmax(1) == index.data.labels[public])),
+    )
+    assert selection.public_accuracy >= selection.steps[0][1]
+    with pytest.raises(ValueError, match="empty"):
+        select_ensemble([], index)
+
+
+def test_teacher_targets_average_and_weigh_repeats() -> None:
+    a = BankMember("a", np.array([[1.0, 0.0], [0.0, 1.0]], np.float32))
+    b = BankMember("b", np.array([[0.0, 1.0], [0.0, 1.0]], np.float32))
+    np.testing.assert_allclose(teacher_targets([a, b], ["a", "b"], np.array([0, 1])), [[0.5, 0.5], [0, 1]])
+    np.testing.assert_allclose(teacher_targets([a, b], ["a", "a", "b"], np.array([0])), [[2 / 3, 1 / 3]])
+    with pytest.raises(ValueError, match="unknown or no bank member"):
+        teacher_targets([a], ["c"], np.array([0]))
+
+
+def test_member_probabilities_are_the_flip_averaged_classify_step(tiny_recognizer, fer_folder: Path) -> None:
+    index = Fer2013Index.load(fer_folder)
+    probs = member_probabilities(tiny_recognizer, index)
+    images = np.asarray(index.data.images)
+    mirrored = np.ascontiguousarray(images[:, :, ::-1])
+    expected = (tiny_recognizer.classify(images) + tiny_recognizer.classify(mirrored)) / 2
+    np.testing.assert_allclose(probs, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="predicts"):
+        member_probabilities(tiny_recognizer.with_classes(["happy", "sad"]), index)
+
+
+def _write_ferplus(root: Path) -> None:
+    """A ferplus.csv whose votes all say 'happy' (so FER+-mixed targets differ visibly from the labels)."""
+    columns = ["path", "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear"]
+    with (root / "ferplus.csv").open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        for path in sorted(root.rglob("*.jpg")):
+            writer.writerow([path.relative_to(root).as_posix(), 0, 10, 0, 0, 0, 0, 0])
+
+
+def test_cli_trains_into_the_bank_selects_and_distils_from_it(fer_folder: Path, tmp_path: Path, capsys) -> None:
+    _write_ferplus(fer_folder)
+    bank = tmp_path / "bank"
+    recipe = tmp_path / "member.json"
+    base = {"architecture": TINY_ARCH, "epochs": 1, "head_epochs": 0, "batch_size": 16}
+    recipe.write_text(json.dumps({**base, "ferplus_weight": 0.5}))
+    common = ["--data", str(fer_folder), "--bank", str(bank), "--verbose", "0"]
+    for seed in (1, 2):
+        run = ["--run-dir", str(tmp_path / f"r{seed}"), "--output", str(tmp_path / f"m{seed}")]
+        args = ["--recipe", str(recipe), "--seed", str(seed), "--bank-name", f"tiny-s{seed}"]
+        assert train_main([*args, *run, *common]) == 0
+    members = load_bank(bank)
+    assert [m.name for m in members] == ["tiny-s1", "tiny-s2"]
+    meta = members[0].meta
+    assert meta["recipe"]["ferplus_weight"] == 0.5 and meta["seed"] == 1 and meta["epochs"] == 1
+    assert meta["architecture"]["name"] == "convnet" and meta["wall_time_s"] >= 0 and meta["commit"]
+
+    capsys.readouterr()
+    selection = tmp_path / "selection.json"
+    assert (
+        train_main(["bank", "select", "--bank", str(bank), "--data", str(fer_folder), "--output", str(selection)]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "greedy selection on PublicTest" in out and "never used to choose" in out
+    chosen = json.loads(selection.read_text())["members"]
+    assert set(chosen) <= {"tiny-s1", "tiny-s2"}
+    assert train_main(["bank", "list", "--bank", str(bank)]) == 0
+    assert "tiny-s2" in capsys.readouterr().out
+
+    student = tmp_path / "student.json"
+    student.write_text(json.dumps({**base, "bank_teachers": chosen, "distill_weight": 0.7}))
+    run = ["--run-dir", str(tmp_path / "rs"), "--output", str(tmp_path / "student")]
+    assert train_main(["--recipe", str(student), *run, *common]) == 0
+    config = json.loads((tmp_path / "student" / "config.json").read_text())
+    assert config["training"]["recipe"]["bank_teachers"] == chosen
+
+    # an ensemble folder's member can be added on its own; bad input is a usage error
+    add = ["bank", "add", str(tmp_path / "m1"), "--name", "again", "--bank", str(bank), "--data", str(fer_folder)]
+    assert train_main(add) == 0
+    np.testing.assert_allclose(load_bank(bank)[0].probabilities, members[0].probabilities, atol=1e-3)
+    assert train_main([*add[:-4], "--member", "1", *add[-4:]]) == 2
+    assert "not an ensemble" in capsys.readouterr().err
+    bad = json.loads(json.dumps({**base, "bank_teachers": ["nobody"]}))
+    student.write_text(json.dumps(bad))
+    assert (
+        train_main(
+            ["--recipe", str(student), "--run-dir", str(tmp_path / "x"), "--output", str(tmp_path / "y"), *common]
+        )
+        == 2
+    )

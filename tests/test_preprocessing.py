@@ -101,3 +101,12 @@ def test_prepare_faces_shapes_range_and_no_mutation() -> None:
         prepare_faces(np.zeros((48, 48), np.uint8), 48)
     with pytest.raises(TypeError, match="face 1"):
         prepare_faces([np.zeros((4, 4), np.uint8), "x"], 48)  # type: ignore[list-item]
+
+
+def test_prepare_faces_fast_path_for_sized_grey_batches_matches_the_per_face_path() -> None:
+    batch = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    fast = prepare_faces(batch, 48)
+    per_face = prepare_faces(list(batch), 48)  # a list takes the general path
+    np.testing.assert_array_equal(fast, per_face)
+    np.testing.assert_array_equal(prepare_faces(batch[..., None], 48), per_face)
+    assert not np.shares_memory(fast, batch)

@@ -91,7 +91,7 @@ def annotate_dataset(
             projected to ``path``).
         model: Preset name, model folder or Hub repo id, loaded once per actor.
         classes: Restrict outputs to these labels.
-        concurrency: Number of actors (each holds one recognizer).
+        concurrency: Number of actors (a fixed ``ActorPoolStrategy``; each holds one recognizer).
         batch_size: Inputs per ``map_batches`` batch.
         num_cpus: CPUs reserved per actor (set it to the CPUs a node has per actor).
         num_gpus: GPUs per actor (e.g. 1 on GPU nodes; the Keras backend then uses it).
@@ -123,7 +123,7 @@ def annotate_dataset(
         fn_constructor_kwargs={"model": model, "classes": classes, **options},
         batch_size=batch_size,
         batch_format="numpy",
-        concurrency=concurrency,
+        compute=ray.data.ActorPoolStrategy(size=concurrency),  # a fixed pool of actors, each loading the model once
         num_cpus=num_cpus,
         num_gpus=num_gpus,
     )

@@ -347,7 +347,7 @@ def _bank_main(argv: list[str]) -> int:
 
 def _select(bank: Path, data: Path, max_size: int, output: Path | None) -> int:
     """Print the members, the greedy PublicTest selection, and the chosen set's PrivateTest accuracy (once)."""
-    from emotionkit.train.bank import Fer2013Index, load_bank, select_ensemble, teacher_targets
+    from emotionkit.train.bank import Fer2013Index, ferplus_majority, load_bank, select_ensemble, teacher_targets
 
     index = Fer2013Index.load(data)
     members = load_bank(bank, index)
@@ -363,6 +363,13 @@ def _select(bank: Path, data: Path, max_size: int, output: Path | None) -> int:
         print(f"  + {name}: {accuracy:.2%}")
     chosen = teacher_targets(members, selection.members, private)
     accuracy = float(np.mean(chosen.argmax(1) == index.data.labels[private]))
+    ferplus = None
+    if (data / "ferplus.csv").is_file():
+        majority = ferplus_majority(index, data / "ferplus.csv")[private]
+        kept = majority >= 0
+        if kept.any():
+            ferplus = float(np.mean(chosen[kept].argmax(1) == majority[kept]))
+            print(f"PrivateTest FER+ majority labels ({int(kept.sum())} images): {ferplus:.2%} (reported only)")
     print(
         f"chosen ensemble {list(selection.members)}: PublicTest {selection.public_accuracy:.2%}, "
         f"PrivateTest {accuracy:.2%} (reported, never used to choose)"
@@ -375,6 +382,7 @@ def _select(bank: Path, data: Path, max_size: int, output: Path | None) -> int:
                     "steps": [list(step) for step in selection.steps],
                     "public_test_accuracy": selection.public_accuracy,
                     "private_test_accuracy": accuracy,
+                    "private_test_ferplus_majority_accuracy": ferplus,
                 },
                 indent=2,
             )

@@ -25,6 +25,7 @@ __all__ = [
     "load_fer2013_csv",
     "load_ferplus_votes",
     "mix_ferplus_votes",
+    "FERPLUS_COLUMNS",
     "load_image_folder",
     "class_weights",
 ]
@@ -34,8 +35,7 @@ FER_SPLITS: tuple[str, ...] = ("Training", "PublicTest", "PrivateTest")
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 # fer2013.csv emotion codes -> EMOTIONS index
 _CSV_CODE_TO_NAME = {0: "angry", 1: "disgust", 2: "fear", 3: "happy", 4: "sad", 5: "surprise", 6: "neutral"}
-# FER+ vote columns for our 7 classes (contempt, unknown and NF are ignored)
-_FERPLUS_COLUMNS = {
+FERPLUS_COLUMNS = {
     "angry": "anger",
     "disgust": "disgust",
     "fear": "fear",
@@ -44,6 +44,7 @@ _FERPLUS_COLUMNS = {
     "sad": "sadness",
     "surprise": "surprise",
 }
+"""The ``ferplus.csv`` vote column of each of the seven classes (contempt, unknown and NF have no class)."""
 
 
 @dataclass(frozen=True)
@@ -276,12 +277,12 @@ def load_ferplus_votes(dataset: FaceDataset, votes_csv: str | Path) -> FaceDatas
     by_path: dict[str, np.ndarray] = {}
     with votes_csv.open(newline="") as fh:
         reader = csv.DictReader(fh)
-        need = {"path", *_FERPLUS_COLUMNS.values()}
+        need = {"path", *FERPLUS_COLUMNS.values()}
         missing = need - set(reader.fieldnames or [])
         if missing:
             raise ValueError(f"{votes_csv} lacks the column(s) {', '.join(sorted(missing))}")
         for row in reader:
-            vals = [row[_FERPLUS_COLUMNS[c]] for c in EMOTIONS]
+            vals = [row[FERPLUS_COLUMNS[c]] for c in EMOTIONS]
             if all(v.strip() for v in vals):
                 by_path[row["path"]] = np.array([float(v) for v in vals], np.float32)
     soft = np.zeros((len(dataset), len(EMOTIONS)), np.float32)

@@ -48,13 +48,25 @@ def test_missing_backend_names_the_extras() -> None:
     assert "pip install 'emotionkit[tensorflow]'" in out and "emotionkit[torch]" in out
 
 
-def test_backend_is_chosen_after_import() -> None:
-    # Keras's own numpy backend needs no extra package, so this runs with what the README installs.
-    code = (
-        "import os, emotionkit\nos.environ['KERAS_BACKEND'] = 'numpy'\nimport keras; print(keras.backend.backend())\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip().splitlines()[-1] == "numpy"
+def test_backend_is_chosen_after_import(tmp_path: Path) -> None:
+    """KERAS_BACKEND set after ``import emotionkit`` wins over keras.json: emotionkit has not imported Keras yet.
+
+    The target is the backend this test run uses (so it is installed); keras.json names another one.
+    """
+    import json
+    import os
+
+    import keras
+
+    target = keras.backend.backend()
+    decoy = "jax" if target != "jax" else "torch"
+    (tmp_path / "keras.json").write_text(json.dumps({"backend": decoy}))
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env["KERAS_HOME"] = str(tmp_path)
+    code = f"import os, emotionkit\nos.environ['KERAS_BACKEND'] = {target!r}\n"
+    code += "import keras; print(keras.backend.backend())\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.strip().splitlines()[-1] == target
 
 
 def test_cli_usage_paths(capsys) -> None:  # type: ignore[no-untyped-def]

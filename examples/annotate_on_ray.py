@@ -1,7 +1,7 @@
 """Annotate a folder of photos on Ray (a local Ray here; pass an address for a cluster) and write Parquet.
 
-    pip install "emotionkit[ray,tensorflow]"
-    python examples/annotate_on_ray.py PHOTOS_FOLDER [--address ray://head-node:10001] [--out emotions]
+pip install "emotionkit[ray,tensorflow]"
+python examples/annotate_on_ray.py PHOTOS_FOLDER [--address ray://head-node:10001] [--out emotions]
 """
 
 import argparse

@@ -39,9 +39,9 @@ def _video(path: Path, frames: int = 12) -> Path:
 
 
 def test_expand_inputs_walks_folders_and_globs(photos: Path) -> None:
-    found = expand_inputs([photos, str(photos / "*.png"), photos / "missing.jpg"])
+    found = expand_inputs([photos, str(photos / "*.png"), photos / "missing.jpg", str(photos / "*.gif")])
     names = [Path(f).name for f in found]
-    assert names == ["a_astronaut.png", "c_blank.png", "d_broken.jpg", "b_camera.png", "missing.jpg"]
+    assert names == ["a_astronaut.png", "c_blank.png", "d_broken.jpg", "b_camera.png", "missing.jpg", "*.gif"]
 
 
 def test_every_input_gets_rows_and_batching_matches_predict(tiny_recognizer, photos: Path) -> None:

@@ -124,8 +124,8 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[str]:
         inputs: Files, folders and patterns such as ``"photos/**/*.jpg"``.
 
     Returns:
-        Input files in order, without repeats. A name that is neither a file, a folder nor a
-        matching pattern is kept, so that it becomes an error row rather than disappearing.
+        Input files in order, without repeats. A name that is neither a file nor a folder, and a
+        pattern that matches no file, are kept, so that they become error rows rather than disappearing.
 
     Examples:
         >>> expand_inputs(["does-not-exist.jpg"])
@@ -139,7 +139,8 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[str]:
             found = (p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES)
             out.extend(str(p) for p in sorted(found))
         elif not path.exists() and glob.has_magic(text):
-            out.extend(sorted(p for p in glob.glob(text, recursive=True) if Path(p).is_file()))
+            matches = sorted(p for p in glob.glob(text, recursive=True) if Path(p).is_file())
+            out.extend(matches or [text])  # a pattern that matches nothing becomes an error row
         else:
             out.append(text)
     return list(dict.fromkeys(out))

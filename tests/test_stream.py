@@ -131,6 +131,24 @@ def test_unsupported_and_missing_sources(tiny_recognizer: EmotionRecognizer, tmp
         stream([], tiny_recognizer, smoothing=1.0)
     with pytest.raises(TypeError, match="frame 0"):
         list(stream(["not a frame"], tiny_recognizer))
+    with pytest.raises(ValueError, match="fps must be a positive number and comes instead of every"):
+        stream([], tiny_recognizer, fps=0)
+    with pytest.raises(ValueError, match="fps must be a positive number and comes instead of every"):
+        stream([], tiny_recognizer, fps=5, every=2)
+    with pytest.raises(ValueError, match="fps needs a video file with a known frame rate"):
+        stream([np.zeros((8, 8, 3), np.uint8)], tiny_recognizer, fps=5)
+
+
+def test_fps_picks_frames_of_a_file_by_its_frame_rate(tiny_recognizer: EmotionRecognizer, tmp_path: Path) -> None:
+    image = cv2.imread(str(ASTRONAUT))
+    path = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10.0, (image.shape[1], image.shape[0]))
+    for _ in range(9):
+        writer.write(image)
+    writer.release()
+    with stream(path, tiny_recognizer, fps=2.5) as results:  # every 4th frame of a 10 FPS file
+        got = [(r.index, r.timestamp, r.skipped) for r in results]
+    assert got == [(0, 0.0, 0), (4, 0.4, 3), (8, 0.8, 3)]
 
 
 def test_tracker_ids_and_smoothing() -> None:

@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -100,31 +101,29 @@ def _annotate(args: argparse.Namespace) -> int:
     progress = Progress(len(inputs), enabled=not args.quiet)
     counts = {"inputs": 0, "faces": 0, "no face": 0, "failed": 0}
     start = time.perf_counter()
-    groups = annotate_groups(
-        inputs,
-        rec,
-        every=args.every,
-        fps=args.fps,
-        batch_size=args.batch_size,
-        workers=args.workers,
-        max_faces=args.max_faces,
-        face_crops=args.crops,
-    )
+    local = None
     if args.ray:
         try:
-            groups = _ray_groups(args, inputs)
+            batches = _ray_batches(args, inputs)
         except (ImportError, ValueError) as exc:
             writer.close()
             return usage(str(exc))
+    else:
+        local = annotate_groups(
+            inputs,
+            rec,
+            every=args.every,
+            fps=args.fps,
+            batch_size=args.batch_size,
+            workers=args.workers,
+            max_faces=args.max_faces,
+            face_crops=args.crops,
+        )
+        batches = ([row.to_dict(rec.labels) for row in group] for group in local)
     interrupted = False
     try:
-        for group in groups:
-            if isinstance(group, list):
-                writer.write(group)
-                dicts = [r.to_dict(rec.labels) for r in group]
-            else:
-                writer.write_dicts(group.dicts)
-                dicts = group.dicts
+        for dicts in batches:  # the rows of complete inputs, as output columns
+            writer.write_dicts(dicts)
             for rows in _by_input(dicts):
                 counts["inputs"] += 1
                 counts["failed"] += any(r["error"] for r in rows)
@@ -134,8 +133,8 @@ def _annotate(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        if hasattr(groups, "close"):
-            groups.close()
+        if local is not None:
+            local.close()  # stops the decoding threads
         writer.close()
         progress.close()
     if not args.quiet:
@@ -150,15 +149,8 @@ def _annotate(args: argparse.Namespace) -> int:
     return 130 if interrupted else (1 if counts["failed"] else 0)
 
 
-class _RayBatch:
-    """The rows of one Ray batch, as dictionaries."""
-
-    def __init__(self, dicts: list[dict[str, Any]]) -> None:
-        self.dicts = dicts
-
-
-def _ray_groups(args: argparse.Namespace, inputs: list[str]) -> Any:
-    """Batches of rows computed by Ray actors (``--ray``), in the order Ray returns them."""
+def _ray_batches(args: argparse.Namespace, inputs: list[str]) -> Iterator[list[dict[str, Any]]]:
+    """Batches of rows (complete inputs) computed by Ray actors (``--ray``), in the order Ray returns them."""
     if args.actors < 1:
         raise ValueError("--actors must be at least 1")
     try:
@@ -178,7 +170,7 @@ def _ray_groups(args: argparse.Namespace, inputs: list[str]) -> Any:
         concurrency=args.actors,
         **options,
     )
-    return (_RayBatch(table.to_pylist()) for table in dataset.iter_batches(batch_format="pyarrow", batch_size=None))
+    return (table.to_pylist() for table in dataset.iter_batches(batch_format="pyarrow", batch_size=None))
 
 
 def _by_input(dicts: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

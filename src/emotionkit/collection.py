@@ -178,36 +178,30 @@ def _decode(path: str) -> tuple[str, np.ndarray | None, str | None]:
 def _video_rows(
     recognizer: EmotionRecognizer, path: str, every: int, fps: float | None, max_faces: int | None
 ) -> Iterator[AnnotationRow]:
-    """Rows of one video: every ``every``-th frame, or ``fps`` frames per second."""
-    from emotionkit.streaming import FaceTracker
+    """Rows of one video file: every ``every``-th frame, or ``fps`` frames per second, faces tracked."""
+    from emotionkit.streaming import stream
 
-    if not Path(path).is_file():
-        yield AnnotationRow(path, error=f"video file not found: {path}")
-        return
-    capture = cv2.VideoCapture(path)
     try:
-        if not capture.isOpened():
-            yield AnnotationRow(path, error=f"{path} is not a readable video")
-            return
-        source_fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0) or 25.0
-        step = max(1, round(source_fps / fps)) if fps else every
-        tracker = FaceTracker(smoothing=0.0)
-        index = -1
-        produced = False
-        while True:
-            ok, frame = capture.read()
-            if not ok or frame is None:
-                break
-            index += 1
-            if index % step:
-                continue
-            faces = tracker.update(recognizer.predict(frame, max_faces=max_faces))
+        frames = stream(
+            path,
+            recognizer,
+            every=every if fps is None else 1,
+            fps=fps,
+            realtime=False,
+            smoothing=0.0,
+            max_retries=0,
+            max_faces=max_faces,
+        )
+    except (OSError, ValueError) as exc:  # missing or unreadable file, no frame rate for fps
+        yield AnnotationRow(path, error=str(exc))
+        return
+    produced = False
+    with frames:
+        for result in frames:
             produced = True
-            yield from _image_rows(recognizer, path, faces, index, round(index / source_fps, 4))
-        if not produced:
-            yield AnnotationRow(path, error=f"{path} holds no readable frame")
-    finally:
-        capture.release()
+            yield from _image_rows(recognizer, path, result.faces, result.index, round(result.timestamp, 4))
+    if not produced:
+        yield AnnotationRow(path, error=f"{path} holds no readable frame")
 
 
 def annotate_groups(

@@ -96,7 +96,8 @@ def _loaded_runtime(folder: Path, config: ModelConfig) -> KerasRuntime:
     from emotionkit.model_files import CONFIG_NAME, WEIGHTS_NAME, load_model
     from emotionkit.runtime import KerasRuntime
 
-    stamps = tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in (folder / CONFIG_NAME, folder / WEIGHTS_NAME))
+    stats = [(folder / name).stat() for name in (CONFIG_NAME, WEIGHTS_NAME)]
+    stamps = tuple((st.st_mtime_ns, st.st_size) for st in stats)
     key = (str(folder.resolve()), stamps)
     with _LOADED_LOCK:
         runtime = _LOADED.get(key)

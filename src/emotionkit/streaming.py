@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import threading
 import time
 from collections.abc import Generator, Iterable, Iterator
@@ -283,9 +284,12 @@ class Stream:
         max_retries: int,
         retry_delay: float,
         max_faces: int | None,
+        fps: float | None = None,
     ) -> None:
         if every < 1:
             raise ValueError(f"every must be at least 1, got {every}")
+        if fps is not None and (every != 1 or not (math.isfinite(fps) and fps > 0)):
+            raise ValueError(f"fps must be a positive number and comes instead of every, got fps={fps}, every={every}")
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         self.recognizer = recognizer
@@ -298,12 +302,19 @@ class Stream:
         self._frames: Iterator[Any] | None = None
         self.source_fps: float | None = None
         self.description = repr(source)
-        live = self._open(source)
-        self.realtime = live if realtime is None else realtime
         self._reader: _LatestFrameReader | None = None
         self._started = False
         self._current: _StreamIterator | None = None  # only for next(stream)
         self.closed = False
+        live = self._open(source)
+        if fps is not None:
+            if self.source_fps is None:
+                self.close()
+                raise ValueError(
+                    f"fps needs a video file with a known frame rate; {self.description} has none (use every)"
+                )
+            self.every = max(1, round(self.source_fps / fps))
+        self.realtime = live if realtime is None else realtime
 
     def _open(self, source: Any) -> bool:
         """Open the source; return whether it is live (camera or URL)."""
@@ -442,6 +453,7 @@ def stream(
     max_retries: int = 3,
     retry_delay: float = 0.05,
     max_faces: int | None = None,
+    fps: float | None = None,
 ) -> Stream:
     """Open a video source and yield emotion predictions frame by frame.
 
@@ -461,6 +473,8 @@ def stream(
         max_retries: Failed reads tolerated in a row before the stream ends.
         retry_delay: Seconds to wait between retries.
         max_faces: Keep at most this many faces per frame (the largest).
+        fps: For a video file, process about this many frames per second (instead of ``every``:
+            every ``round(file FPS / fps)``-th frame).
 
     Returns:
         A [`Stream`][emotionkit.streaming.Stream] to iterate, ideally inside ``with``.
@@ -469,7 +483,8 @@ def stream(
         TypeError: If the source is of an unsupported type (the message lists the accepted ones).
         FileNotFoundError: If a video file does not exist.
         OSError: If a camera or URL cannot be opened.
-        ValueError: If ``every``, ``smoothing`` or ``max_retries`` is out of range.
+        ValueError: If ``every``, ``fps``, ``smoothing`` or ``max_retries`` is out of range, both
+            ``every`` and ``fps`` are given, or ``fps`` is given for a source without a known frame rate.
 
     Examples:
         >>> frames = [np.zeros((120, 160, 3), np.uint8)] * 3
@@ -488,4 +503,5 @@ def stream(
         max_retries=max_retries,
         retry_delay=retry_delay,
         max_faces=max_faces,
+        fps=fps,
     )

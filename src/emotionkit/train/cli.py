@@ -13,7 +13,6 @@ A recipe with ``bank_teachers`` distils a student from those bank members (see t
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
@@ -178,14 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = _train_model(recipe, taught, val_ds, args.run_dir, args.output, verbose, args.teacher or [])
         if args.bank_name:
             history = [json.loads(x) for x in (args.run_dir / "history.jsonl").read_text().splitlines() if x.strip()]
-            meta = {
-                "recipe": _recipe_dict(recipe),
-                "seed": recipe.seed,
-                "architecture": recipe.architecture,
-                "epochs": recipe.epochs,
-                "wall_time_s": round(sum(row.get("seconds", 0.0) for row in history)),
-                "training": summary,
-            }
+            meta = {"wall_time_s": round(sum(row.get("seconds", 0.0) for row in history))}
             path = _add_to_bank(args.output, data, args.bank, args.bank_name, meta)
             summary["bank"] = str(path)
         print(json.dumps({"output": str(args.output), **summary}))
@@ -256,13 +248,18 @@ def _commit() -> str:
 def _add_to_bank(
     model: Path, data: Path, bank: Path, name: str, meta: dict[str, Any], member: int | None = None
 ) -> Path:
-    """Compute a model's flip-averaged probabilities on all of FER-2013 and write its bank entry."""
+    """Compute a model's flip-averaged probabilities on all of FER-2013 and write its bank entry.
+
+    The sidecar's provenance (training record, recipe, seed, epochs, architecture) comes from the model's
+    config; ``meta`` adds what the config cannot know (wall time, a note, another commit).
+    """
     from emotionkit import __version__
     from emotionkit.backend import backend_name
     from emotionkit.recognizer import EmotionRecognizer
     from emotionkit.train.bank import Fer2013Index, member_probabilities, write_member
 
     recognizer = EmotionRecognizer.from_pretrained(model)
+    training = recognizer.config.training or {}
     if member is not None:
         from emotionkit.models import build_model
 
@@ -274,6 +271,9 @@ def _add_to_bank(
         single.set_weights(ensemble.get_layer(f"member{member}").get_weights())
         config = recognizer.config.replace(architecture=arch["members"][member])
         recognizer = recognizer.with_model(single, config, source=f"{model} member {member}")
+        members = training.get("members") or []
+        training = members[member] if member < len(members) else {}
+    recipe = training.get("recipe") if isinstance(training.get("recipe"), dict) else {}
     index = Fer2013Index.load(data)
     probs = member_probabilities(recognizer, index)
     full = {
@@ -282,6 +282,8 @@ def _add_to_bank(
         "commit": _commit(),
         "emotionkit_version": __version__,
         "backend": backend_name(),
+        "training": training or None,
+        **({"recipe": recipe, "seed": recipe.get("seed"), "epochs": recipe.get("epochs")} if recipe else {}),
         **meta,
     }
     path = write_member(bank, name, probs, index, full)
@@ -327,14 +329,6 @@ def _bank_main(argv: list[str]) -> int:
                 meta["wall_time_s"] = args.wall_time
             if args.note:
                 meta["note"] = args.note
-            with contextlib.suppress(OSError, ValueError):
-                meta.update(training=json.loads((args.model / "config.json").read_text()).get("training"))
-            if args.member is not None and isinstance(meta.get("training"), dict):
-                members = meta["training"].get("members") or []
-                meta["training"] = members[args.member] if args.member < len(members) else None
-            recipe = (meta.get("training") or {}).get("recipe")
-            if isinstance(recipe, dict):  # the same top-level fields as --bank-name writes
-                meta.update(recipe=recipe, seed=recipe.get("seed"), epochs=recipe.get("epochs"))
             if args.commit:
                 meta["commit"] = args.commit
             _add_to_bank(args.model, data, args.bank, args.name, meta, args.member)

@@ -28,6 +28,9 @@ def test_bundled_files_match_the_registered_sha256() -> None:
     for name, digest in preset.sha256.items():
         assert sha256_file(folder / name) == digest
     config = json.loads((folder / "config.json").read_text())
+    assert sorted(config["files"]) == ["model.onnx", "model.weights.h5"]  # the preset's config records them
+    for name, digest in config["files"].items():
+        assert sha256_file(folder / name) == digest
     assert config["labels"] == list(EMOTIONS)
     assert (folder / "README.md").read_text().startswith("---\nlibrary_name: emotionkit")
 
@@ -59,7 +62,7 @@ def test_train_and_serve_preprocessing_agree(bundled: EmotionRecognizer) -> None
 def test_same_top1_as_the_tensorflow_reference(bundled: EmotionRecognizer) -> None:
     """The released weights give the same answers on every backend (reference written with TensorFlow)."""
     reference = json.loads(REFERENCE.read_text())
-    assert reference["weights_sha256"] == PRESETS[DEFAULT_PRESET].sha256["model.weights.h5"], (
+    assert reference["weights_sha256"] == bundled.config.files["model.weights.h5"], (
         "reference is stale: run tools/make_reference.py"
     )
     root = shared("data", "fer2013")
@@ -96,3 +99,22 @@ def test_cli_predict_on_real_photo_and_missing_file(
     assert main(["predict", str(path)]) == 1
     assert "image file not found" in capsys.readouterr().err
     assert main(["predict", str(ASTRONAUT), "--model", "no/such-model-here"]) == 2
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("fmt", ["onnx", "litert"])
+def test_exported_runtimes_agree_with_keras_on_2000_private_test_faces(
+    bundled: EmotionRecognizer, fmt: str, tmp_path: Path
+) -> None:
+    """Same top-1 on at least 99.5% of a fixed 2,000-face PrivateTest sample, probabilities within 1e-3.
+
+    ONNX: the bundled ``model.onnx``; LiteRT: exported here. Runs on every Keras backend.
+    """
+    pytest.importorskip("onnxruntime" if fmt == "onnx" else "ai_edge_litert", reason=f"the {fmt} runtime is missing")
+    folder = resolve_model() if fmt == "onnx" else bundled.export(tmp_path / "litert", format="litert")
+    exported = EmotionRecognizer.from_pretrained(folder, runtime=fmt)
+    faces = private_sample(2000).images
+    want, got = bundled.classify(faces), exported.classify(faces)
+    assert len(faces) == 2000 and exported.runtime.format == fmt
+    assert float(np.mean(want.argmax(1) == got.argmax(1))) >= 0.995
+    assert float(np.abs(want - got).max()) <= 1e-3

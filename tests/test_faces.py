@@ -1,18 +1,52 @@
 from __future__ import annotations
 
+import importlib.util
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
 import pytest
 
 from conftest import ASTRONAUT, CAMERA
-from emotionkit.faces import BLAZEFACE_SHA256, BlazeFaceDetector, DetectedFace, FaceDetector, HaarDetector
+from emotionkit.faces import (
+    BLAZEFACE_ONNX_SHA256,
+    BLAZEFACE_SHA256,
+    BlazeFaceDetector,
+    DetectedFace,
+    FaceDetector,
+    HaarDetector,
+)
 from emotionkit.hub import sha256_file
 
+HAS_ORT = importlib.util.find_spec("onnxruntime") is not None
+ENGINES = ["opencv", pytest.param("onnxruntime", marks=pytest.mark.skipif(not HAS_ORT, reason="needs onnxruntime"))]
 
-def test_bundled_blazeface_file_is_the_published_one() -> None:
-    detector = BlazeFaceDetector()
-    assert sha256_file(detector.model_path) == BLAZEFACE_SHA256
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_bundled_blazeface_files_are_the_published_ones(engine: str) -> None:
+    detector = BlazeFaceDetector(engine=engine)
+    assert detector.engine == engine
+    expected = BLAZEFACE_ONNX_SHA256 if engine == "onnxruntime" else BLAZEFACE_SHA256
+    assert sha256_file(detector.model_path) == expected
     assert isinstance(detector, FaceDetector)
+
+
+def test_auto_engine_is_onnxruntime_when_installed() -> None:
+    assert BlazeFaceDetector().engine == ("onnxruntime" if HAS_ORT else "opencv")
+    with pytest.raises(ValueError, match="unknown engine 'tflite'; accepted: auto, onnxruntime, opencv"):
+        BlazeFaceDetector(engine="tflite")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_shared_detector_is_safe_across_threads(engine: str) -> None:
+    """4 threads sharing one detector get the boxes of sequential calls (a shared cv2.dnn net did not)."""
+    image = cv2.imread(str(ASTRONAUT))
+    images = [image, cv2.copyMakeBorder(image, 0, 0, 200, 200, cv2.BORDER_REFLECT), image[:, ::-1].copy()] * 20
+    detector = BlazeFaceDetector(engine=engine)
+    expected = [[f.box for f in detector.detect(im)] for im in images[:3]]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(detector.detect, images))
+    assert [[f.box for f in faces] for faces in results] == expected * 20
 
 
 def test_blazeface_finds_the_astronaut_with_eyes() -> None:

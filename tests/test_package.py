@@ -37,15 +37,17 @@ def test_import_does_not_import_keras() -> None:
     assert out.strip() == "False False False"
 
 
-def test_missing_backend_names_the_extras() -> None:
+def test_missing_runtimes_name_the_extras() -> None:
+    """Neither Keras nor onnxruntime importable: the error says what to install for each file the model has."""
     code = (
-        "import sys; sys.modules['keras'] = None\n"
+        "import sys\nfor m in ('keras', 'onnxruntime', 'ai_edge_litert'): sys.modules[m] = None\n"
         "from emotionkit import EmotionRecognizer\n"
         "try:\n    EmotionRecognizer.from_pretrained()\n"
         "except ImportError as exc:\n    print(exc)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "pip install 'emotionkit[tensorflow]'" in out and "emotionkit[torch]" in out
+    assert "pip install 'emotionkit[onnx]'" in out
 
 
 def test_backend_is_chosen_after_import(tmp_path: Path) -> None:

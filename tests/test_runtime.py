@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 
 from conftest import TINY_ARCH
 from emotionkit.models import build_model
@@ -75,3 +76,13 @@ def test_the_runtime_checks_batches_and_models() -> None:
     flat = keras.Sequential([keras.Input((10,)), keras.layers.Dense(7)])
     with pytest.raises(ValueError, match=r"\(S, S, 1\) grey faces"):
         KerasRuntime(flat)
+
+
+def test_convnet_stage_depths_and_patchify_stem() -> None:
+    """``convs_per_stage`` per stage and a 2x2 stride-2 stem (the fast student's shape) build and run."""
+    arch = {**TINY_ARCH, "widths": [4, 8, 8], "convs_per_stage": [1, 2, 1], "patchify_stem": 1}
+    model = build_model(arch, 7)
+    assert model.get_layer("stem").strides == (2, 2) and model.get_layer("s1c1") is not None
+    assert KerasRuntime(model).probabilities(np.zeros((2, 48, 48, 1), np.float32)).shape == (2, 7)
+    with pytest.raises(ValueError, match=r"convs_per_stage must be a number >= 1 or one per stage \(3\)"):
+        build_model({**arch, "convs_per_stage": [1, 2]}, 7)

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 
 from emotionkit import EmotionRecognizer
-from emotionkit.hub import DEFAULT_PRESET, PRESETS
 from emotionkit.train.data import load_fer2013_folder
 from emotionkit.train.evaluate import predict_probabilities
 
@@ -22,10 +21,11 @@ from shared_data import shared_root
 root = shared_root() / "data" / "fer2013"
 data = load_fer2013_folder(root, "PrivateTest")
 sample = data.sample(200, seed=42)
-probs = predict_probabilities(EmotionRecognizer.from_pretrained(), sample.images)
+recognizer = EmotionRecognizer.from_pretrained(runtime="keras")
+probs = predict_probabilities(recognizer, sample.images)
 ordered = np.sort(probs, axis=1)
 out = {
-    "weights_sha256": PRESETS[DEFAULT_PRESET].sha256["model.weights.h5"],
+    "weights_sha256": recognizer.config.files["model.weights.h5"],
     "paths": [str(Path(p).relative_to(root)) for p in sample.paths],
     "top1": probs.argmax(1).tolist(),
     "top1_prob": [round(float(x), 6) for x in probs.max(1)],

@@ -8,9 +8,10 @@ import sys
 from collections.abc import Iterator
 from types import ModuleType
 
-__all__ = ["import_keras", "backend_name"]
+__all__ = ["KERAS_EXTRAS", "import_keras", "backend_name"]
 
-_EXTRAS = "pip install 'emotionkit[tensorflow]' (or 'emotionkit[torch]', 'emotionkit[jax]')"
+KERAS_EXTRAS = "pip install 'emotionkit[tensorflow]' (or 'emotionkit[torch]', 'emotionkit[jax]')"
+"""How to install a Keras backend, as error messages say it."""
 
 
 def backend_name() -> str:
@@ -75,6 +76,6 @@ def import_keras(quiet: bool = False) -> ModuleType:
     except ImportError as exc:
         raise ImportError(
             f"emotionkit needs Keras 3 with a backend (KERAS_BACKEND={backend_name()!r}) but the import "
-            f"failed: {exc}. Install one with: {_EXTRAS}"
+            f"failed: {exc}. Install one with: {KERAS_EXTRAS}"
         ) from exc
     return keras

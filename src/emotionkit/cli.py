@@ -1,8 +1,9 @@
-"""``emotionkit``: command-line predictions on image files, and bulk annotation of whole collections.
+"""``emotionkit``: command-line predictions, bulk annotation of whole collections, and model export.
 
 ```bash
 emotionkit predict photo.jpg --json --annotate out.png
 emotionkit annotate photos/ clip.mp4 "more/**/*.jpg" --output results.csv --fps 2
+emotionkit export default emotion-onnx --format onnx      # then: --model emotion-onnx --runtime onnx
 ```
 """
 
@@ -17,10 +18,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ANNOTATE_SUFFIXES", "main", "sample_image"]
+__all__ = ["ANNOTATE_SUFFIXES", "RUNTIME_CHOICES", "RUNTIME_HELP", "load_recognizer", "main", "sample_image"]
 
 ANNOTATE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 """Image formats ``--annotate`` writes, by file name suffix."""
+RUNTIME_CHOICES = ("auto", "keras", "onnx", "litert")
+"""``--runtime`` values (the same as [`RUNTIME_NAMES`][emotionkit.runtimes.RUNTIME_NAMES])."""
+RUNTIME_HELP = "what runs the classifier: auto (Keras if installed, else onnxruntime, else LiteRT), keras, onnx, litert"
+"""``--runtime`` help text shared by ``emotionkit`` and ``emotionkit-demo``."""
 
 
 def sample_image() -> Path:
@@ -36,17 +41,45 @@ def sample_image() -> Path:
     return Path(str(resources.files("emotionkit") / "assets" / "sample.jpg"))
 
 
+def load_recognizer(model: str | None, runtime: str, *, five: bool = False, verbose: bool = False) -> Any:
+    """Load a recognizer for a command line: quietly, unless ``verbose``.
+
+    When the Keras runtime may be used, Keras is imported first with TensorFlow's
+    C++ start-up lines hidden; the ONNX and LiteRT runtimes never import it.
+
+    Args:
+        model: Preset name, model folder, Hub repo id, or ``None``/``"default"`` for the bundled default.
+        runtime: One of [`RUNTIME_NAMES`][emotionkit.runtimes.RUNTIME_NAMES].
+        five: Restrict to [`FIVE_CLASSES`][emotionkit.labels.FIVE_CLASSES].
+        verbose: Show the backend's start-up messages.
+
+    Returns:
+        An [`EmotionRecognizer`][emotionkit.EmotionRecognizer].
+
+    Raises:
+        ImportError: If the runtime is not installed.
+        ValueError: If the model or runtime is not accepted.
+        FileNotFoundError: If the model cannot be found.
+    """
+    from emotionkit.backend import import_keras
+    from emotionkit.labels import FIVE_CLASSES
+    from emotionkit.recognizer import EmotionRecognizer
+    from emotionkit.runtimes import installed_runtimes
+
+    if runtime in ("auto", "keras") and "keras" in installed_runtimes():
+        import_keras(quiet=not verbose)  # TensorFlow's C++ start-up lines only with --verbose
+    return EmotionRecognizer.from_pretrained(
+        None if model == "default" else model, classes=FIVE_CLASSES if five else None, runtime=runtime
+    )
+
+
 def _predict(args: argparse.Namespace) -> int:
     import cv2
 
-    from emotionkit.backend import import_keras
     from emotionkit.drawing import annotate
     from emotionkit.images import load_image
-    from emotionkit.labels import FIVE_CLASSES
-    from emotionkit.recognizer import EmotionRecognizer
 
-    import_keras(quiet=not args.verbose)  # TensorFlow's C++ start-up lines only with --verbose
-    rec = EmotionRecognizer.from_pretrained(args.model, classes=FIVE_CLASSES if args.five else None)
+    rec = load_recognizer(args.model, args.runtime, five=args.five, verbose=args.verbose)
     status = 0
     if args.annotate and len(args.images) > 1:
         print("emotionkit predict: error: --annotate takes a single image", file=sys.stderr)
@@ -87,13 +120,8 @@ def _annotate(args: argparse.Namespace) -> int:
         return usage(f"cannot write {args.output!r}: --output must end in {', '.join(OUTPUT_SUFFIXES)}")
     if args.every < 1 or args.batch_size < 1 or args.workers < 1 or (args.fps is not None and args.fps <= 0):
         return usage("--every, --batch-size and --workers must be at least 1, and --fps positive")
-    from emotionkit.backend import import_keras
-    from emotionkit.labels import FIVE_CLASSES
-    from emotionkit.recognizer import EmotionRecognizer
-
     try:
-        import_keras(quiet=not args.verbose)
-        rec = EmotionRecognizer.from_pretrained(args.model, classes=FIVE_CLASSES if args.five else None)
+        rec = load_recognizer(args.model, args.runtime, five=args.five, verbose=args.verbose)
         writer = RowWriter(args.output, rec.labels, overwrite=args.overwrite)
     except (FileNotFoundError, ValueError, ImportError) as exc:
         return usage(str(exc))
@@ -181,6 +209,21 @@ def _by_input(dicts: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return list(groups.values())
 
 
+def _export(args: argparse.Namespace) -> int:
+    """``emotionkit export``: 0 on success, 1 if the export failed, 2 on usage errors."""
+    try:
+        rec = load_recognizer(args.model, "keras", verbose=args.verbose)
+        folder = rec.export(args.output, format=args.format, overwrite=args.overwrite)
+    except (FileNotFoundError, FileExistsError, ValueError, ImportError, TypeError) as exc:
+        print(f"emotionkit export: error: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        print(f"emotionkit export: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {folder} ({args.format}); load it with EmotionRecognizer.from_pretrained({str(folder)!r})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``emotionkit`` command line.
 
@@ -204,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=None, help="preset name, model folder or Hub repo id (default: bundled)")
     p.add_argument("--annotate", metavar="OUT.png", help="write the image with boxes and labels drawn")
     p.add_argument("--five", action="store_true", help="restrict to angry, happy, neutral, sad, surprise")
+    p.add_argument("--runtime", choices=RUNTIME_CHOICES, default="auto", help=RUNTIME_HELP)
     p.add_argument("--verbose", action="store_true", help="show the deep-learning backend's start-up messages")
     a = sub.add_parser("annotate", help="one row per face for many images, folders, globs and videos")
     a.add_argument("inputs", nargs="+", help="image or video files, folders (recursive), glob patterns")
@@ -226,7 +270,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     a.add_argument("--actors", type=int, default=2, help="with --ray: number of actors (default: 2)")
     a.add_argument("--five", action="store_true", help="restrict to angry, happy, neutral, sad, surprise")
+    a.add_argument("--runtime", choices=RUNTIME_CHOICES, default="auto", help=RUNTIME_HELP)
     a.add_argument("--verbose", action="store_true", help="show the deep-learning backend's start-up messages")
+    e = sub.add_parser("export", help="export a model to ONNX or LiteRT (runs without Keras); needs emotionkit[export]")
+    e.add_argument("model", help="'default', a preset name, a model folder or a Hub repo id")
+    e.add_argument("output", help="the model folder to create")
+    e.add_argument("--format", choices=("onnx", "litert"), default="onnx", help="default: onnx")
+    e.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    e.add_argument("--verbose", action="store_true", help="show the deep-learning backend's start-up messages")
     args = parser.parse_args(argv)
     if args.version:
         from emotionkit import __version__
@@ -235,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "annotate":
         return _annotate(args)
+    if args.command == "export":
+        return _export(args)
     if args.command != "predict":
         parser.print_help()
         return 2

@@ -13,6 +13,8 @@ import os
 import sys
 from typing import Any
 
+from emotionkit.cli import RUNTIME_CHOICES, RUNTIME_HELP, load_recognizer
+
 __all__ = ["main", "has_display"]
 
 
@@ -67,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", help="write the annotated video here (.mp4)")
     parser.add_argument("--json", action="store_true", help="print one JSON line per processed frame")
     parser.add_argument("--max-frames", type=int, help="stop after this many processed frames")
+    parser.add_argument("--runtime", choices=RUNTIME_CHOICES, default="auto", help=RUNTIME_HELP)
     parser.add_argument("--verbose", action="store_true", help="show the deep-learning backend's start-up messages")
     args = parser.parse_args(argv)
     if args.every < 1:
@@ -75,7 +78,6 @@ def main(argv: list[str] | None = None) -> int:
     import cv2
 
     from emotionkit.drawing import annotate
-    from emotionkit.recognizer import EmotionRecognizer
     from emotionkit.streaming import stream
 
     window = not args.no_window
@@ -85,10 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         window = False
     try:
-        from emotionkit.backend import import_keras
-
-        import_keras(quiet=not args.verbose)
-        rec = EmotionRecognizer.from_pretrained(args.model)
+        rec = load_recognizer(args.model, args.runtime, verbose=args.verbose)
         frames = stream(args.source, rec, every=args.every, smoothing=args.smoothing)
     except (OSError, ValueError, TypeError, ImportError) as exc:
         print(f"emotionkit-demo: error: {exc}", file=sys.stderr)

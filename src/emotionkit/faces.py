@@ -1,9 +1,10 @@
 """Face detection behind a small interface, with a bundled default that needs no download.
 
 The default, [`BlazeFaceDetector`][emotionkit.faces.BlazeFaceDetector], runs Google's MediaPipe BlazeFace
-short-range model (a 230 KB TFLite file, Apache-2.0, shipped inside emotionkit)
-through ``cv2.dnn``. It returns boxes plus six keypoints (eyes, nose, mouth,
-ears) used to level the eyes before classification. [`HaarDetector`][emotionkit.faces.HaarDetector]
+short-range model (a 230 KB TFLite file, Apache-2.0, shipped inside emotionkit with its
+ONNX conversion) through onnxruntime when it is installed, else through ``cv2.dnn``. It
+returns boxes plus six keypoints (eyes, nose, mouth, ears) used to level the eyes before
+classification. [`HaarDetector`][emotionkit.faces.HaarDetector]
 wraps OpenCV's Haar cascade where the installed OpenCV ships one.
 
 Any object with a ``detect(image) -> list[DetectedFace]`` method can be passed
@@ -12,19 +13,30 @@ to [`EmotionRecognizer`][emotionkit.EmotionRecognizer] as ``detector=``.
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
 
-__all__ = ["DetectedFace", "FaceDetector", "BlazeFaceDetector", "HaarDetector", "BLAZEFACE_SHA256"]
+__all__ = [
+    "BLAZEFACE_ONNX_SHA256",
+    "BLAZEFACE_SHA256",
+    "BlazeFaceDetector",
+    "DetectedFace",
+    "FaceDetector",
+    "HaarDetector",
+]
 
+BLAZEFACE_TFLITE = "face_detection_short_range.tflite"
 BLAZEFACE_SHA256 = "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8"
 """sha256 of the bundled ``face_detection_short_range.tflite`` (mediapipe 0.10.14 wheel)."""
+BLAZEFACE_ONNX_SHA256 = "c6acbd23b9b19db1b77a3fbd8893ef203b23dd2e125816b21f29d72b41622987"
+"""sha256 of the bundled ``face_detection_short_range.onnx`` (that file converted by ``tools/convert_blazeface.py``)."""
 
 
 @dataclass(frozen=True)
@@ -84,8 +96,66 @@ def _blazeface_anchors() -> np.ndarray:
     return np.concatenate(rows).astype(np.float32)  # (896, 2): x, y in [0, 1]
 
 
+class _OpenCVBlazeFace:
+    """BlazeFace's TFLite file through ``cv2.dnn``: one network per thread, one pass per region."""
+
+    name = "opencv"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._net()  # load once now, so that a bad file fails here and not in the first detect
+
+    def _net(self) -> tuple[Any, list[str]]:
+        net = getattr(self._local, "net", None)
+        if net is None:
+            if hasattr(cv2.dnn, "ENGINE_CLASSIC"):  # OpenCV 5: its new engine returns only one of the two outputs
+                loaded = cv2.dnn.readNetFromTFLite(str(self.path), engine=cv2.dnn.ENGINE_CLASSIC)  # type: ignore[call-overload,unused-ignore]
+            else:
+                loaded = cv2.dnn.readNetFromTFLite(str(self.path))
+            net = self._local.net = (loaded, list(loaded.getUnconnectedOutLayersNames()))
+        return net
+
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        net, names = self._net()
+        regressors, logits = [], []
+        for image in batch:
+            net.setInput(np.ascontiguousarray(image.transpose(2, 0, 1)[None]))
+            outputs = net.forward(names)
+            reg = next((o for o in outputs if o.shape[-1] == 16), None)
+            log = next((o for o in outputs if o.shape[-1] == 1), None)
+            if reg is None or log is None:
+                raise RuntimeError(
+                    f"this OpenCV ({cv2.__version__}) returned outputs of shapes {[o.shape for o in outputs]} for "
+                    "BlazeFace; use engine='onnxruntime' (pip install 'emotionkit[onnx]')"
+                )
+            regressors.append(reg.reshape(-1, 16))
+            logits.append(log.reshape(-1))
+        return np.stack(regressors), np.stack(logits)
+
+
+class _OnnxBlazeFace:
+    """BlazeFace converted to ONNX (dynamic batch) through onnxruntime: all regions in one call."""
+
+    name = "onnxruntime"
+
+    def __init__(self, path: Path) -> None:
+        from emotionkit.onnx_runtime import open_session
+
+        self.path = path
+        self._session = open_session(path, threads=None)  # onnxruntime sessions are safe to share between threads
+
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        regressors, logits = self._session.run(["regressors", "classificators"], {"input": batch})
+        return regressors.reshape(len(batch), -1, 16), logits.reshape(len(batch), -1)
+
+
+def _asset(name: str) -> Path:
+    return Path(str(resources.files("emotionkit") / "assets" / name))
+
+
 class BlazeFaceDetector:
-    """MediaPipe BlazeFace short-range, run by ``cv2.dnn`` (bundled, offline, about 4 ms per frame).
+    """MediaPipe BlazeFace short-range, run by onnxruntime or ``cv2.dnn`` (bundled, offline, a few ms per frame).
 
     Designed for faces within about 2 m of the camera (webcams, selfies,
     portraits). The frame is padded to a square and shrunk to 128x128, so huge
@@ -97,18 +167,28 @@ class BlazeFaceDetector:
     [`MAX_TILES`][emotionkit.faces.BlazeFaceDetector.MAX_TILES] are searched, so degenerate
     images (1 x 2000 pixels, 4 x 30000) cost no more than a normal frame.
 
-    Safe to share between threads: each thread runs its own copy of the network
-    (``cv2.dnn`` networks keep per-call state and give wrong boxes when shared).
+    Two engines run the same network: ``"onnxruntime"`` (the bundled ONNX
+    conversion, ``face_detection_short_range.onnx``; the frame and its tiles go
+    through in one batched call) and ``"opencv"`` (the original TFLite file through
+    ``cv2.dnn``, one pass per region; on OpenCV 5 with its classic engine, which
+    returns both outputs). ``"auto"`` takes onnxruntime when it is installed.
+
+    Safe to share between threads: onnxruntime sessions are, and with OpenCV each
+    thread runs its own copy of the network (``cv2.dnn`` networks keep per-call
+    state and give wrong boxes when shared).
 
     Args:
         score_threshold: Minimum confidence of a returned face.
         nms_threshold: Overlap (IoU) above which the weaker of two boxes is dropped.
-        model_path: Another BlazeFace short-range ``.tflite`` file; default: the bundled one.
-        tiling: Search elongated images in square tiles too (costs one pass per tile).
+        model_path: Another BlazeFace short-range file (``.tflite`` for OpenCV, ``.onnx``
+            with a dynamic batch for onnxruntime); default: the bundled one for the engine.
+        tiling: Search elongated images in square tiles too.
+        engine: ``"auto"``, ``"onnxruntime"`` or ``"opencv"``.
 
     Raises:
         FileNotFoundError: If ``model_path`` does not exist.
-        ValueError: If a threshold is outside ``[0, 1]``.
+        ValueError: If a threshold is outside ``[0, 1]`` or the engine is unknown.
+        ImportError: If ``engine="onnxruntime"`` and onnxruntime is not installed.
 
     Examples:
         >>> detector = BlazeFaceDetector()
@@ -121,6 +201,8 @@ class BlazeFaceDetector:
     """Shortest image side (pixels) for which elongated images are also searched in tiles."""
     MAX_TILES = 8
     """Most tiles searched besides the whole image."""
+    ENGINES = ("auto", "onnxruntime", "opencv")
+    """Accepted ``engine`` values."""
 
     def __init__(
         self,
@@ -128,56 +210,52 @@ class BlazeFaceDetector:
         nms_threshold: float = 0.3,
         model_path: str | Path | None = None,
         tiling: bool = True,
+        engine: str = "auto",
     ) -> None:
         for name, value in (("score_threshold", score_threshold), ("nms_threshold", nms_threshold)):
             if not 0.0 <= float(value) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
+        if engine not in self.ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; accepted: {', '.join(self.ENGINES)}")
+        if engine == "auto":
+            suffix = Path(model_path).suffix.lower() if model_path is not None else None
+            has_ort = importlib.util.find_spec("onnxruntime") is not None
+            engine = "onnxruntime" if suffix == ".onnx" or (suffix is None and has_ort) else "opencv"
         self.score_threshold = float(score_threshold)
         self.nms_threshold = float(nms_threshold)
         self.tiling = tiling
         if model_path is None:
-            path = Path(str(resources.files("emotionkit") / "assets" / "face_detection_short_range.tflite"))
+            path = _asset("face_detection_short_range.onnx" if engine == "onnxruntime" else BLAZEFACE_TFLITE)
         else:
             path = Path(model_path)
             if not path.is_file():
                 raise FileNotFoundError(f"BlazeFace model file not found: {path}")
         self.model_path = path
-        self._local = threading.local()
-        self._net()  # load once now, so that a bad file fails here and not in the first detect
+        self._engine: _OnnxBlazeFace | _OpenCVBlazeFace = (
+            _OnnxBlazeFace(path) if engine == "onnxruntime" else _OpenCVBlazeFace(path)
+        )
         self._anchors = _blazeface_anchors()
 
-    def _net(self) -> tuple[object, list[str]]:
-        """This thread's network and its output names."""
-        net = getattr(self._local, "net", None)
-        if net is None:
-            loaded = cv2.dnn.readNetFromTFLite(str(self.model_path))
-            net = self._local.net = (loaded, list(loaded.getUnconnectedOutLayersNames()))
-        return net
+    @property
+    def engine(self) -> str:
+        """The engine in use: ``"onnxruntime"`` or ``"opencv"``."""
+        return self._engine.name
 
-    def _forward(self, blob: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        net, names = self._net()
-        net.setInput(blob)  # type: ignore[attr-defined]
-        outputs = net.forward(names)  # type: ignore[attr-defined]
-        regressors = next((o for o in outputs if o.shape[-1] == 16), None)
-        logits = next((o for o in outputs if o.shape[-1] == 1), None)
-        if regressors is None or logits is None:
-            raise RuntimeError(
-                f"this OpenCV ({cv2.__version__}) returned outputs of shapes {[o.shape for o in outputs]} "
-                "for BlazeFace; install opencv-python>=4.9,<5 (see emotionkit's installation guide)"
-            )
-        return regressors.reshape(-1, 16), logits.reshape(-1)
-
-    def _run(self, image: np.ndarray, x0: int, y0: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Detect in one region; return boxes ``(n, 4)``, scores ``(n,)``, keypoints ``(n, 6, 2)`` in image pixels."""
-        h, w = image.shape[:2]
+    def _square(self, region: np.ndarray) -> tuple[np.ndarray, float]:
+        """The region padded to a square, shrunk to the input size, RGB in ``[-1, 1]``; and the square's side."""
+        h, w = region.shape[:2]
         side = max(h, w)
         scale = self.input_size / side
-        small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(region, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
         small = cv2.cvtColor(small, cv2.COLOR_GRAY2RGB if small.ndim == 2 else cv2.COLOR_BGR2RGB)
         canvas = np.zeros((self.input_size, self.input_size, 3), np.uint8)
         canvas[: small.shape[0], : small.shape[1]] = small
-        blob = cv2.dnn.blobFromImage(canvas, 1.0 / 127.5, mean=(127.5, 127.5, 127.5))
-        regressors, logits = self._forward(blob)
+        return canvas.astype(np.float32) / np.float32(127.5) - np.float32(1.0), float(side)
+
+    def _decode(
+        self, regressors: np.ndarray, logits: np.ndarray, side: float, x0: int, y0: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Boxes ``(n, 4)``, scores ``(n,)`` and keypoints ``(n, 6, 2)`` in image pixels of one region's outputs."""
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -80.0, 80.0)))
         keep = np.flatnonzero(scores >= self.score_threshold)
         reg = regressors[keep] / self.input_size
@@ -228,7 +306,13 @@ class BlazeFaceDetector:
         if image.ndim == 3 and image.shape[2] == 1:
             image = image[:, :, 0]
         h, w = image.shape[:2]
-        found = [self._run(image[y : y + rh, x : x + rw], x, y) for x, y, rw, rh in self.regions(h, w)]
+        regions = self.regions(h, w)
+        squares = [self._square(image[y : y + rh, x : x + rw]) for x, y, rw, rh in regions]
+        regressors, logits = self._engine.run(np.stack([sq for sq, _ in squares]))
+        found = [
+            self._decode(regressors[i], logits[i], side, x, y)
+            for i, ((x, y, _, _), (_, side)) in enumerate(zip(regions, squares))
+        ]
         boxes = np.concatenate([f[0] for f in found])
         scores = np.concatenate([f[1] for f in found])
         points = np.concatenate([f[2] for f in found])

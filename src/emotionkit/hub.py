@@ -31,6 +31,7 @@ from typing import Any
 from emotionkit.__about__ import __version__
 from emotionkit.errors import InvalidModelError, ModelNotFoundError
 from emotionkit.model_files import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, check_files, sha256_file
+from emotionkit.runtimes import MODEL_FILES
 
 __all__ = [
     "DEFAULT_PRESET",
@@ -60,7 +61,8 @@ class Preset:
         description: One line for listings.
         bundled: Folder name under ``emotionkit/assets`` when shipped in the wheel.
         repo_id: Hub repo holding the same files, if published.
-        sha256: Expected sha256 of each file (``config.json``, ``model.weights.h5``).
+        sha256: Expected sha256 of files: ``config.json``, which in turn records the sums of the model
+            files (checked when one is loaded); older presets also list ``model.weights.h5``.
     """
 
     name: str
@@ -238,6 +240,16 @@ def _hub_answers(repo_id: str, revision: str | None, token: str | bool | None, t
     return True
 
 
+def _listed_model_files(config_path: Path) -> list[str]:
+    """The model files a downloaded ``config.json`` lists (``model.weights.h5`` when it lists none)."""
+    try:
+        listed = json.loads(config_path.read_text(encoding="utf-8")).get("files")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        listed = None  # read_config reports the invalid file with its field
+    names = [n for n in listed if n in MODEL_FILES.values()] if isinstance(listed, dict) else []
+    return names or [WEIGHTS_NAME]
+
+
 def _download(
     repo_id: str,
     revision: str | None,
@@ -265,7 +277,9 @@ def _download(
                 "EMOTIONKIT_HUB_TIMEOUT), or pass a local folder"
             ) from None
     folder: Path | None = None
-    for filename in (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME):
+    pending = [CONFIG_NAME]
+    while pending:
+        filename = pending.pop(0)
         try:
             path = hf_hub_download(
                 repo_id,
@@ -291,7 +305,7 @@ def _download(
                 continue
             raise ModelNotFoundError(
                 f"Hub repo {repo_id!r} (revision {revision or 'main'}) has no {filename}; "
-                f"an emotionkit model repo holds {CONFIG_NAME} and {WEIGHTS_NAME}"
+                f"an emotionkit model repo holds {CONFIG_NAME} and a model file ({WEIGHTS_NAME}, or an export)"
             ) from None
         except RepositoryNotFoundError:
             raise ModelNotFoundError(
@@ -301,6 +315,8 @@ def _download(
             raise ModelNotFoundError(f"Hub repo {repo_id!r} has no revision {revision!r}") from None
         except HfHubHTTPError as exc:
             raise ModelNotFoundError(f"downloading {filename} of Hub repo {repo_id!r} failed: {exc}") from None
+        if filename == CONFIG_NAME:
+            pending = [*_listed_model_files(Path(path)), CARD_NAME]
         folder = Path(path).parent
     assert folder is not None
     return folder

@@ -1,9 +1,11 @@
-"""Read and write a model folder: ``config.json`` + ``model.weights.h5`` (+ ``README.md``).
+"""Read and write a model folder: ``config.json`` + a model file (+ ``README.md``).
 
-The folder never holds pickles or code: the architecture is rebuilt from
-``config.json`` (a [`ModelConfig`][emotionkit.config.ModelConfig]) by
+The model file is ``model.weights.h5`` (Keras), or ``model.onnx`` / ``model.tflite``
+written by [`emotionkit.export`][emotionkit.export]; a folder may hold several (see
+[`emotionkit.runtimes`][emotionkit.runtimes]). The folder never holds pickles or code: the
+architecture is rebuilt from ``config.json`` (a [`ModelConfig`][emotionkit.config.ModelConfig]) by
 [`emotionkit.models.build_model`][emotionkit.models.build_model] and only tensors are read from
-the HDF5 weights file. When a folder is written, the sha256 of its weights file is
+the HDF5 weights file. When a folder is written, the sha256 of its model file is
 recorded in ``config.json`` (``files``); when it is read, the file is checked
 against it, so a corrupted or replaced weights file is refused with an error
 that names it instead of loading silently.
@@ -20,6 +22,7 @@ from typing import Any
 
 from emotionkit.config import FORMAT_VERSION, ModelConfig, Preprocessing
 from emotionkit.errors import InvalidModelError, ModelNotFoundError
+from emotionkit.runtimes import MODEL_FILES, ClassifierRuntime
 
 __all__ = [
     "CARD_NAME",
@@ -84,7 +87,7 @@ def read_config(folder: str | Path) -> ModelConfig:
         The validated config.
 
     Raises:
-        FileNotFoundError: If the config or weights file is missing.
+        FileNotFoundError: If the config is missing, or the folder holds no model file.
         emotionkit.errors.InvalidModelError: If the config is not valid JSON, or a field is
             unknown, missing or invalid (the message names the file and the field).
 
@@ -94,9 +97,13 @@ def read_config(folder: str | Path) -> ModelConfig:
     """
     folder = Path(folder)
     path = folder / CONFIG_NAME
-    for needed in (path, folder / WEIGHTS_NAME):
-        if not needed.is_file():
-            raise FileNotFoundError(f"{needed} not found; a model folder holds {CONFIG_NAME} and {WEIGHTS_NAME}")
+    model_files = [folder / name for name in MODEL_FILES.values()]
+    if not path.is_file() or not any(f.is_file() for f in model_files):
+        missing = path if not path.is_file() else folder / WEIGHTS_NAME
+        raise FileNotFoundError(
+            f"{missing} not found; a model folder holds {CONFIG_NAME} and a model file "
+            f"({', '.join(MODEL_FILES.values())})"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -172,11 +179,12 @@ def verify_files(folder: str | Path, config: ModelConfig) -> None:
 
 
 def write_model_folder(model: Any, config: ModelConfig, folder: str | Path) -> Path:
-    """Write ``model.weights.h5`` and ``config.json`` (with the weights' sha256) into ``folder``.
+    """Write the model file and ``config.json`` (with the file's sha256) into ``folder``.
 
     Args:
-        model: The Keras classifier.
-        config: Its config (any ``files`` entry is replaced by the new sums).
+        model: A Keras classifier (written as ``model.weights.h5``) or a runtime
+            ([`ClassifierRuntime`][emotionkit.runtimes.ClassifierRuntime]), which writes its own file.
+        config: Its config (any ``files`` entry is replaced by the new sum).
         folder: Destination, created if needed; existing files are overwritten.
 
     Returns:
@@ -187,24 +195,24 @@ def write_model_folder(model: Any, config: ModelConfig, folder: str | Path) -> P
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".weights.h5", dir=folder)  # no half-written weights under the real name
-    os.close(fd)
-    try:
-        model.save_weights(tmp, overwrite=True)
-        os.replace(tmp, folder / WEIGHTS_NAME)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    write_config(folder, config.replace(files={WEIGHTS_NAME: sha256_file(folder / WEIGHTS_NAME)}))
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".writing-") as tmp:  # no half-written file under the name
+        if isinstance(model, ClassifierRuntime):
+            name = model.save(Path(tmp))
+        else:
+            name = WEIGHTS_NAME
+            model.save_weights(str(Path(tmp) / name), overwrite=True)
+        os.replace(Path(tmp) / name, folder / name)
+    write_config(folder, config.replace(files={name: sha256_file(folder / name)}))
     return folder
 
 
-def load_model(folder: str | Path, config: ModelConfig | None = None) -> Any:
+def load_model(folder: str | Path, config: ModelConfig | None = None, *, verified: bool = False) -> Any:
     """Build the Keras model of a model folder and load its checked weights.
 
     Args:
         folder: The model folder.
         config: Its config (read from the folder when ``None``).
+        verified: The caller has already checked the weights file's sha256 (skip it here).
 
     Returns:
         The Keras model.
@@ -226,7 +234,8 @@ def load_model(folder: str | Path, config: ModelConfig | None = None) -> Any:
     folder = Path(folder)
     if config is None:
         config = read_config(folder)
-    verify_files(folder, config)
+    if not verified and WEIGHTS_NAME in config.files:
+        check_files(folder, {WEIGHTS_NAME: config.files[WEIGHTS_NAME]}, str(folder / CONFIG_NAME))
     try:
         model = build_model(config.architecture, len(config.labels))
     except (ValueError, KeyError, TypeError) as exc:

@@ -74,11 +74,19 @@ def _build_convnet(cfg: Mapping[str, Any], num_classes: int, backbone_weights: s
         raise ValueError("the 'convnet' architecture has no pretrained backbone weights")
     size = int(cfg["input_size"])
     widths = [int(w) for w in cfg.get("widths", (32, 64, 128, 256))]
-    depth = int(cfg.get("convs_per_stage", 2))
+    depths = cfg.get("convs_per_stage", 2)
+    depths = [int(depths)] * len(widths) if isinstance(depths, (int, float)) else [int(d) for d in depths]
+    if len(depths) != len(widths) or min(depths) < 1:
+        raise ValueError(f"convs_per_stage must be a number >= 1 or one per stage ({len(widths)}), got {depths}")
     separable_from = int(cfg.get("separable_from_stage", len(widths)))
     inputs = keras.Input((size, size, 1), name="faces")
     x = layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(inputs)
-    for s, width in enumerate(widths):
+    if int(cfg.get("patchify_stem", 0)):
+        # A 2x2 stride-2 convolution: every input pixel is seen once, the later layers run at half resolution.
+        x = layers.Conv2D(widths[0], 2, strides=2, use_bias=False, name="stem")(x)
+        x = layers.BatchNormalization(name="stem_bn")(x)
+        x = layers.ReLU(name="stem_relu")(x)
+    for s, (width, depth) in enumerate(zip(widths, depths)):
         for d in range(depth):
             stride = 2 if (d == 0 and s > 0) else 1
             x = _conv_bn(x, width, stride, f"s{s}c{d}", separable=(s >= separable_from and d > 0))

@@ -157,7 +157,8 @@ def personalize(
         ValueError: Length mismatch, unknown label (valid ones listed), fewer than
             [`MIN_IMAGES`][emotionkit.personalize.MIN_IMAGES] images, an unreadable file, images
             without a face (named), or an option out of range (checked before any work).
-        TypeError: If an image is neither a path nor an array.
+        TypeError: If an image is neither a path nor an array, or the recognizer runs an exported
+            (ONNX, LiteRT) file instead of a Keras model.
         FileNotFoundError: If a path does not exist.
 
     Examples:
@@ -193,6 +194,7 @@ def personalize(
     if not math.isfinite(gate_offset):
         raise ValueError(f"gate_offset must be a finite number, got {gate_offset}")
 
+    recognizer.keras_runtime()  # a TypeError naming the way out when it runs an exported file
     face_crops = _face_crops(recognizer, images, crops)
     train_idx, held_idx = _split(labels, validation_split, seed)
     train_crops = [face_crops[i] for i in train_idx]

@@ -15,8 +15,6 @@ Streaming, personalisation, evaluation, the CLI and the benchmarks use the same 
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ from emotionkit.faces import BlazeFaceDetector, DetectedFace, FaceDetector
 from emotionkit.images import ImageInput, as_image, load_image
 from emotionkit.labels import validate_labels
 from emotionkit.preprocessing import ColorOrder, crop_face, prepare_faces, to_gray
+from emotionkit.runtimes import ClassifierRuntime
 
 if TYPE_CHECKING:
     from emotionkit.personalize import PersonalizationReport
@@ -82,34 +81,6 @@ class FacePrediction:
         return out
 
 
-_LOADED: OrderedDict[tuple[object, ...], KerasRuntime] = OrderedDict()  # folder + file stamps -> runtime
-_LOADED_LOCK = threading.Lock()
-_LOADED_MAX = 4
-
-
-def _loaded_runtime(folder: Path, config: ModelConfig) -> KerasRuntime:
-    """The runtime of a model folder, loaded once per process while its files are unchanged.
-
-    A runtime owns its weights and hands out only copies, so recognizers can share one safely;
-    this makes a second ``from_pretrained`` of the same model nearly free.
-    """
-    from emotionkit.model_files import CONFIG_NAME, WEIGHTS_NAME, load_model
-    from emotionkit.runtime import KerasRuntime
-
-    stats = [(folder / name).stat() for name in (CONFIG_NAME, WEIGHTS_NAME)]
-    stamps = tuple((st.st_mtime_ns, st.st_size) for st in stats)
-    key = (str(folder.resolve()), stamps)
-    with _LOADED_LOCK:
-        runtime = _LOADED.get(key)
-        if runtime is None:
-            runtime = KerasRuntime(load_model(folder, config), copy=False)  # nobody else holds this model
-            _LOADED[key] = runtime
-            while len(_LOADED) > _LOADED_MAX:
-                _LOADED.popitem(last=False)
-        _LOADED.move_to_end(key)
-    return runtime
-
-
 def _detector_view(image: np.ndarray, color: ColorOrder) -> np.ndarray:
     """A grey or BGR ``uint8`` image for the face detector (a new array when converted)."""
     if image.ndim == 2:
@@ -132,7 +103,8 @@ class EmotionRecognizer:
     Args:
         model: A Keras model mapping ``(N, S, S, 1)`` grey faces in ``[0, 1]`` to
             probabilities over ``config.labels`` (copied: changing it later does not
-            change the recognizer), or a [`KerasRuntime`][emotionkit.runtime.KerasRuntime].
+            change the recognizer), or a runtime
+            ([`ClassifierRuntime`][emotionkit.runtimes.ClassifierRuntime]: Keras, ONNX or LiteRT).
         config: The model config (a [`ModelConfig`][emotionkit.config.ModelConfig]; a mapping
             in the ``config.json`` format is validated into one).
         detector: Face detector; default: [`BlazeFaceDetector`][emotionkit.faces.BlazeFaceDetector].
@@ -163,13 +135,16 @@ class EmotionRecognizer:
         flip_tta: bool | None = None,
         source: str | None = None,
     ) -> None:
-        from emotionkit.runtime import KerasRuntime
-
         if not isinstance(config, ModelConfig):
             if not isinstance(config, Mapping):
                 raise TypeError(f"config must be a ModelConfig or a mapping, got {type(config).__name__}")
             config = ModelConfig.from_dict(dict(config), "config")
-        runtime = model if isinstance(model, KerasRuntime) else KerasRuntime(model)
+        if isinstance(model, ClassifierRuntime):
+            runtime = model
+        else:
+            from emotionkit.runtime import KerasRuntime
+
+            runtime = KerasRuntime(model)
         if runtime.input_size != config.input_size or runtime.num_classes != len(config.labels):
             raise ValueError(
                 f"the model takes {runtime.input_size} px faces and returns {runtime.num_classes} "
@@ -204,6 +179,7 @@ class EmotionRecognizer:
         classes: Sequence[str] | None = None,
         align: bool = True,
         flip_tta: bool | None = None,
+        runtime: str = "auto",
     ) -> EmotionRecognizer:
         """Load a model: the bundled default, a preset, a local folder, or a Hugging Face Hub repo.
 
@@ -221,6 +197,9 @@ class EmotionRecognizer:
             classes: Restrict outputs to these labels, e.g. [`FIVE_CLASSES`][emotionkit.labels.FIVE_CLASSES].
             align: Level the eyes before classification.
             flip_tta: Average with the mirrored face (``None``: the model config's choice).
+            runtime: What runs the classifier: ``"auto"`` (Keras if a backend is installed and
+                the folder has Keras weights, else onnxruntime, else LiteRT), ``"keras"``,
+                ``"onnx"`` or ``"litert"``; see [`emotionkit.runtimes`][emotionkit.runtimes].
 
         Returns:
             A ready recognizer. Loading the same unchanged model folder again in this process
@@ -232,7 +211,8 @@ class EmotionRecognizer:
                 it is offline and not cached.
             emotionkit.errors.InvalidModelError: If ``config.json`` is invalid (file and field
                 named), a file fails its sha256 check, or the weights do not fit the config.
-            ImportError: If no Keras backend is installed.
+            ImportError: If no runtime for the model's files is installed (the message says what to install).
+            ValueError: If ``runtime`` is not one of the accepted names.
 
         Examples:
             >>> rec = EmotionRecognizer.from_pretrained()
@@ -241,7 +221,10 @@ class EmotionRecognizer:
         """
         from emotionkit.hub import resolve_model
         from emotionkit.model_files import read_config
+        from emotionkit.runtimes import RUNTIME_NAMES, load_runtime
 
+        if runtime not in RUNTIME_NAMES:
+            raise ValueError(f"unknown runtime {runtime!r}; accepted: {', '.join(RUNTIME_NAMES)}")
         folder = resolve_model(
             model,
             revision=revision,
@@ -252,7 +235,7 @@ class EmotionRecognizer:
         )
         config = read_config(folder)
         return cls(
-            _loaded_runtime(folder, config),
+            load_runtime(folder, config, runtime),
             config,
             detector=detector,
             classes=classes,
@@ -268,8 +251,9 @@ class EmotionRecognizer:
         return self._config
 
     @property
-    def runtime(self) -> KerasRuntime:
-        """What runs the classifier (shared by recognizers made with ``with_classes``)."""
+    def runtime(self) -> ClassifierRuntime:
+        """What runs the classifier (shared by recognizers made with ``with_classes``); its
+        ``format`` says which: ``"keras"``, ``"onnx"`` or ``"litert"``."""
         return self._runtime
 
     @property
@@ -283,8 +267,29 @@ class EmotionRecognizer:
 
         Changing it does not change this recognizer: to use changed weights, build a
         new one, e.g. ``EmotionRecognizer(changed_model, rec.config)``.
+
+        Raises:
+            TypeError: If the recognizer runs an exported file (ONNX, LiteRT): there is no Keras model.
         """
-        return self.runtime.keras_model()
+        return self.keras_runtime().keras_model()
+
+    def keras_runtime(self) -> KerasRuntime:
+        """Return the runtime if it is a [`KerasRuntime`][emotionkit.runtime.KerasRuntime].
+
+        Returns:
+            The Keras runtime (shared, not a copy: it never changes).
+
+        Raises:
+            TypeError: If the recognizer runs an exported file (ONNX, LiteRT), naming the way out.
+        """
+        from emotionkit.runtime import KerasRuntime
+
+        if not isinstance(self._runtime, KerasRuntime):
+            raise TypeError(
+                f"this recognizer runs a {self._runtime.format} file, not a Keras model; load the original model "
+                "folder (it has model.weights.h5) with runtime='keras' to personalise or export it"
+            )
+        return self._runtime
 
     @property
     def input_size(self) -> int:
@@ -321,7 +326,8 @@ class EmotionRecognizer:
         """Return a recognizer with another model and this one's detector, alignment and flip settings.
 
         Args:
-            model: A Keras model (copied) or a [`KerasRuntime`][emotionkit.runtime.KerasRuntime] (shared).
+            model: A Keras model (copied) or a runtime
+                ([`ClassifierRuntime`][emotionkit.runtimes.ClassifierRuntime], shared).
             config: Its config.
             classes: Output restriction (``None``: all of the new model's labels).
             source: Where the model came from.
@@ -577,7 +583,10 @@ class EmotionRecognizer:
 
     # ------------------------------------------------------------------ saving
     def save_pretrained(self, folder: str | Path) -> Path:
-        """Write ``config.json``, ``model.weights.h5`` and a ``README.md`` model card.
+        """Write ``config.json``, the model file and a ``README.md`` model card.
+
+        The model file is ``model.weights.h5`` for a Keras model, or the exported
+        ``model.onnx`` / ``model.tflite`` the recognizer runs.
 
         Args:
             folder: Destination folder (created; existing files are overwritten).
@@ -594,6 +603,40 @@ class EmotionRecognizer:
         folder = write_model_folder(self._runtime, self._config, folder)
         (folder / CARD_NAME).write_text(render_model_card(self._config), encoding="utf-8")
         return folder
+
+    def export(self, path: str | Path, format: str = "onnx", *, overwrite: bool = False) -> Path:
+        """Export the classifier for a runtime without Keras: a model folder holding ``model.onnx`` or ``model.tflite``.
+
+        The folder also holds ``config.json`` (labels, input size, face framing, flip
+        TTA, the file's sha256) and a model card, so that
+        [`from_pretrained`][emotionkit.EmotionRecognizer.from_pretrained] (or any other
+        loader) needs nothing else. Every export is checked before it is kept: the
+        exported file is run on a fixed batch of faces and must agree with this
+        recognizer within 1e-4; the folder appears only when all of it is written.
+        See [`emotionkit.export`][emotionkit.export] for how (and why not Keras's ``model.export``).
+
+        Args:
+            path: The folder to create.
+            format: ``"onnx"`` or ``"litert"`` (``.tflite``).
+            overwrite: Replace an existing folder at ``path``.
+
+        Returns:
+            The folder.
+
+        Raises:
+            ValueError: If ``format`` is unknown.
+            FileExistsError: If ``path`` exists and ``overwrite`` is false.
+            TypeError: If this recognizer runs an exported file rather than a Keras model.
+            ImportError: If the export tools are missing (``pip install "emotionkit[export]"``).
+            RuntimeError: If the exported file disagrees with the Keras model (nothing is left behind).
+
+        Examples:
+            >>> EmotionRecognizer.from_pretrained().export("emotion-onnx", format="onnx")  # doctest: +SKIP
+            PosixPath('emotion-onnx')
+        """
+        from emotionkit.export import export_model
+
+        return export_model(self.keras_runtime(), self._config, path, format, overwrite=overwrite)
 
     def push_to_hub(
         self,

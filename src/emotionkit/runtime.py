@@ -15,18 +15,23 @@ constants, which lets the graph optimiser fold BatchNorm into the
 convolutions. On JAX, batches are padded to a few fixed sizes so that only a
 handful of shapes are compiled.
 
-This module imports Keras; import it only after ``KERAS_BACKEND`` is set.
+This module imports Keras; import it only after ``KERAS_BACKEND`` is set. The runtimes that
+need no Keras ([`OnnxRuntime`][emotionkit.onnx_runtime.OnnxRuntime],
+[`LiteRTRuntime`][emotionkit.litert_runtime.LiteRTRuntime]) and the choice between them live
+in [`emotionkit.runtimes`][emotionkit.runtimes].
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from emotionkit.backend import import_keras
+from emotionkit.runtimes import MAX_BATCH, MODEL_FILES, check_batch
 
 if TYPE_CHECKING:
     import keras
@@ -35,8 +40,6 @@ else:
 
 __all__ = ["MAX_BATCH", "KerasRuntime", "compile_forward"]
 
-MAX_BATCH = 256
-"""Largest batch sent to the model at once; larger inputs are split."""
 _BUCKETS = (1, 4, 16, 64, MAX_BATCH)
 
 
@@ -154,6 +157,8 @@ class KerasRuntime:
         (2, 7)
     """
 
+    format = "keras"
+
     def __init__(self, model: keras.Model, *, copy: bool = True) -> None:
         shape = tuple(model.input_shape[1:])
         if len(shape) != 3 or shape[2] != 1 or shape[0] != shape[1] or shape[0] is None:
@@ -228,8 +233,18 @@ class KerasRuntime:
         """
         self._model.save_weights(path, overwrite=overwrite)
 
+    def save(self, folder: Path) -> str:
+        """Write ``model.weights.h5`` into ``folder``.
+
+        Args:
+            folder: An existing folder.
+
+        Returns:
+            The file name written.
+        """
+        name = MODEL_FILES[self.format]
+        self.save_weights(str(folder / name))
+        return name
+
     def _check(self, batch: np.ndarray) -> None:
-        expected = (self.input_size, self.input_size, 1)
-        if not isinstance(batch, np.ndarray) or batch.ndim != 4 or batch.shape[1:] != expected:
-            got = batch.shape if isinstance(batch, np.ndarray) else type(batch).__name__
-            raise ValueError(f"expected a batch of shape (N, {self.input_size}, {self.input_size}, 1), got {got}")
+        check_batch(batch, self.input_size)

@@ -190,7 +190,7 @@ def test_cli_trains_into_the_bank_selects_and_distils_from_it(fer_folder: Path, 
 
 
 def test_ferplus_majority_needs_more_than_half_of_all_votes(fer_folder: Path) -> None:
-    from emotionkit.train.bank import ferplus_majority
+    from emotionkit.train.data import ferplus_majority
 
     index = Fer2013Index.load(fer_folder)
     paths = index.data.paths
@@ -203,8 +203,8 @@ def test_ferplus_majority_needs_more_than_half_of_all_votes(fer_folder: Path) ->
         writer.writerow([paths[1], 0, 5, 0, 0, 5, 0, 0, 0, 0, 0])  # 5 of 10: no majority
         writer.writerow([paths[2], 0, 0, 0, 0, 0, 0, 0, 0, 4, 6])  # not a face
         writer.writerow([paths[3], "", "", "", "", "", "", "", "", "", ""])  # no votes (unaligned)
-    labels = ferplus_majority(index, fer_folder / "ferplus.csv")
+    labels = ferplus_majority(index.data, fer_folder / "ferplus.csv")
     assert labels[0] == EMOTIONS.index("happy")
     assert (labels[1:] == -1).all()
     with pytest.raises(FileNotFoundError, match="FER\\+ votes file not found"):
-        ferplus_majority(index, fer_folder / "missing.csv")
+        ferplus_majority(index.data, fer_folder / "missing.csv")

@@ -195,6 +195,7 @@ def _ray_batches(args: argparse.Namespace, inputs: list[str]) -> Iterator[list[d
         inputs,
         model=args.model,
         classes=list(FIVE_CLASSES) if args.five else None,
+        runtime=args.runtime,
         concurrency=args.actors,
         **options,
     )

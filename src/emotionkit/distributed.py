@@ -35,6 +35,8 @@ class RayAnnotator:
     Args:
         model: Preset name, model folder or Hub repo id (default: the bundled model).
         classes: Restrict outputs to these labels.
+        runtime: What runs the classifier (see [`emotionkit.runtimes`][emotionkit.runtimes]); ``"onnx"``
+            keeps each actor free of a deep-learning framework.
         **options: Options of [`annotate_groups`][emotionkit.collection.annotate_groups]
             (``every``, ``fps``, ``max_faces``, ``face_crops``, ``batch_size``, ``workers``).
 
@@ -46,10 +48,12 @@ class RayAnnotator:
         ['happy']
     """
 
-    def __init__(self, model: str | None = None, classes: list[str] | None = None, **options: Any) -> None:
+    def __init__(
+        self, model: str | None = None, classes: list[str] | None = None, runtime: str = "auto", **options: Any
+    ) -> None:
         from emotionkit.recognizer import EmotionRecognizer
 
-        self.recognizer = EmotionRecognizer.from_pretrained(model, classes=classes)
+        self.recognizer = EmotionRecognizer.from_pretrained(model, classes=classes, runtime=runtime)
         self.options = options
         self.schema = arrow_schema(self.recognizer.labels)
 
@@ -77,6 +81,7 @@ def annotate_dataset(
     *,
     model: str | None = None,
     classes: list[str] | None = None,
+    runtime: str = "auto",
     concurrency: int = 1,
     batch_size: int = 64,
     num_cpus: float = 1,
@@ -91,6 +96,7 @@ def annotate_dataset(
             projected to ``path``).
         model: Preset name, model folder or Hub repo id, loaded once per actor.
         classes: Restrict outputs to these labels.
+        runtime: What runs the classifier on each actor (see [`emotionkit.runtimes`][emotionkit.runtimes]).
         concurrency: Number of actors (a fixed ``ActorPoolStrategy``; each holds one recognizer).
         batch_size: Inputs per ``map_batches`` batch.
         num_cpus: CPUs reserved per actor (set it to the CPUs a node has per actor).
@@ -120,7 +126,7 @@ def annotate_dataset(
         dataset = ray.data.from_items([{"path": path} for path in expand_inputs(inputs)])
     return dataset.map_batches(
         RayAnnotator,
-        fn_constructor_kwargs={"model": model, "classes": classes, **options},
+        fn_constructor_kwargs={"model": model, "classes": classes, "runtime": runtime, **options},
         batch_size=batch_size,
         batch_format="numpy",
         compute=ray.data.ActorPoolStrategy(size=concurrency),  # a fixed pool of actors, each loading the model once

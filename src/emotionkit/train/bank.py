@@ -19,7 +19,6 @@ the chosen ensemble's mean probabilities on the training images.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import re
@@ -31,12 +30,11 @@ from typing import Any
 import numpy as np
 
 from emotionkit.labels import EMOTIONS
-from emotionkit.train.data import FER_SPLITS, FERPLUS_COLUMNS, FaceDataset, load_fer2013_folder
+from emotionkit.train.data import FER_SPLITS, FaceDataset, load_fer2013_folder
 
 __all__ = [
     "BankMember",
     "Fer2013Index",
-    "ferplus_majority",
     "Selection",
     "load_bank",
     "member_probabilities",
@@ -112,41 +110,6 @@ class Fer2013Index:
             64 hex digits.
         """
         return hashlib.sha256("\n".join(self.data.paths).encode()).hexdigest()
-
-
-def ferplus_majority(index: Fer2013Index, votes_csv: str | Path) -> np.ndarray:
-    """FER+ majority labels: the class (of the seven) that got more than half of an image's votes.
-
-    Images without such a class (a split vote, or a majority for contempt, unknown or not-a-face) and
-    images without FER+ votes get ``-1``. On PrivateTest this keeps 2,720 of 3,589 images.
-
-    Args:
-        index: The images.
-        votes_csv: ``ferplus.csv`` (``path`` column relative to the FER-2013 folder).
-
-    Returns:
-        ``int64`` ``(N,)`` labels in ``index.data.classes`` order, or ``-1``.
-
-    Raises:
-        FileNotFoundError: If the file is missing.
-    """
-    votes_csv = Path(votes_csv)
-    if not votes_csv.is_file():
-        raise FileNotFoundError(f"FER+ votes file not found: {votes_csv}")
-    position = {p: i for i, p in enumerate(index.data.paths)}
-    labels = np.full(len(index.data), -1, np.int64)
-    others = ("contempt", "unknown", "NF")
-    with votes_csv.open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            i = position.get(row["path"])
-            if i is None or not row[FERPLUS_COLUMNS[index.data.classes[0]]].strip():
-                continue
-            counts = [int(row[FERPLUS_COLUMNS[c]]) for c in index.data.classes]
-            total = sum(counts) + sum(int(row.get(c) or 0) for c in others)
-            best = int(np.argmax(counts))
-            if 2 * counts[best] > total:
-                labels[i] = best
-    return labels
 
 
 @dataclass(frozen=True)

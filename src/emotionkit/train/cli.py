@@ -341,7 +341,8 @@ def _bank_main(argv: list[str]) -> int:
 
 def _select(bank: Path, data: Path, max_size: int, output: Path | None) -> int:
     """Print the members, the greedy PublicTest selection, and the chosen set's PrivateTest accuracy (once)."""
-    from emotionkit.train.bank import Fer2013Index, ferplus_majority, load_bank, select_ensemble, teacher_targets
+    from emotionkit.train.bank import Fer2013Index, load_bank, select_ensemble, teacher_targets
+    from emotionkit.train.data import ferplus_majority
 
     index = Fer2013Index.load(data)
     members = load_bank(bank, index)
@@ -359,7 +360,7 @@ def _select(bank: Path, data: Path, max_size: int, output: Path | None) -> int:
     accuracy = float(np.mean(chosen.argmax(1) == index.data.labels[private]))
     ferplus = None
     if (data / "ferplus.csv").is_file():
-        majority = ferplus_majority(index, data / "ferplus.csv")[private]
+        majority = ferplus_majority(index.data, data / "ferplus.csv")[private]
         kept = majority >= 0
         if kept.any():
             ferplus = float(np.mean(chosen[kept].argmax(1) == majority[kept]))

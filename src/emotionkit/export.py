@@ -191,10 +191,8 @@ def export_model(
         The folder.
 
     Raises:
-        ValueError: If ``format`` is unknown.
-        FileExistsError: If ``path`` exists and ``overwrite`` is false.
-        ImportError: If a converter or the runtime that checks the file is missing.
-        RuntimeError: If the conversion fails or the exported file disagrees with the Keras model.
+        ValueError: An unknown ``format``; and the other errors listed by
+            [`EmotionRecognizer.export`][emotionkit.EmotionRecognizer.export], which calls this.
 
     Examples:
         >>> export_model(rec.keras_runtime(), rec.config, "emotion-onnx")  # doctest: +SKIP

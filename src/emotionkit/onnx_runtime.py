@@ -7,15 +7,13 @@ Install with ``pip install "emotionkit[onnx]"``. Files come from
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from emotionkit.errors import InvalidModelError
-from emotionkit.runtimes import MODEL_FILES, check_batch, in_chunks
+from emotionkit.runtimes import check_batch, copy_model_file, in_chunks
 
 __all__ = ["OnnxRuntime", "import_onnxruntime"]
 
@@ -131,32 +129,17 @@ class OnnxRuntime:
         return self._num_classes
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        """Run the classifier on a preprocessed batch.
+        """Probabilities of a preprocessed ``(N, S, S, 1)`` batch in ``[0, 1]``, ``(N, classes)`` float32.
 
-        Args:
-            batch: ``float32`` ``(N, S, S, 1)`` faces in ``[0, 1]``, as made by
-                [`prepare_faces`][emotionkit.preprocessing.prepare_faces].
-
-        Returns:
-            ``float32`` ``(N, classes)`` probabilities (a new array).
+        See [`ClassifierRuntime`][emotionkit.runtimes.ClassifierRuntime].
 
         Raises:
-            ValueError: If the batch has the wrong shape.
+            ValueError: If the batch is not a ``(N, S, S, 1)`` array.
         """
         check_batch(batch, self.input_size)
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         return in_chunks(batch, lambda chunk: self._session.run(None, {self._input: chunk})[0], self._num_classes)
 
     def save(self, folder: Path) -> str:
-        """Copy the ``.onnx`` file into ``folder`` as ``model.onnx``.
-
-        Args:
-            folder: An existing folder.
-
-        Returns:
-            The file name written.
-        """
-        name = MODEL_FILES[self.format]
-        if os.path.abspath(folder / name) != os.path.abspath(self.path):
-            shutil.copyfile(self.path, folder / name)
-        return name
+        """Copy the ``.onnx`` file into an existing ``folder`` as ``model.onnx``; return that name."""
+        return copy_model_file(self.path, folder, self.format)

@@ -40,6 +40,7 @@ __all__ = [
     "ClassifierRuntime",
     "RuntimeName",
     "check_batch",
+    "copy_model_file",
     "in_chunks",
     "choose_runtime",
     "installed_runtimes",
@@ -132,6 +133,25 @@ def in_chunks(batch: np.ndarray, run: Callable[[np.ndarray], np.ndarray], num_cl
         return np.zeros((0, num_classes), np.float32)
     outputs = [np.asarray(run(batch[i : i + MAX_BATCH]), np.float32) for i in range(0, len(batch), MAX_BATCH)]
     return np.concatenate(outputs)
+
+
+def copy_model_file(source: Path, folder: Path, format: str) -> str:
+    """Copy an exported model file into ``folder`` under its format's name (the ``save`` of file runtimes).
+
+    Args:
+        source: The file a runtime loaded.
+        folder: An existing folder.
+        format: ``"onnx"`` or ``"litert"``.
+
+    Returns:
+        The file name in ``folder`` (a key of the config's ``files``).
+    """
+    import shutil
+
+    name = MODEL_FILES[format]
+    if (folder / name).resolve() != source.resolve():
+        shutil.copyfile(source, folder / name)
+    return name
 
 
 def installed_runtimes() -> tuple[str, ...]:

@@ -183,3 +183,12 @@ def test_a_model_with_another_label_set_exports_too(tmp_path: Path) -> None:
     assert loaded.labels == labels and loaded.flip_tta
     crops = probe_batch(48)[..., 0]
     np.testing.assert_allclose(loaded.classify(crops), rec.classify(crops), atol=1e-5)
+
+
+def test_a_personalised_recognizer_exports_with_its_prototypes(tiny_recognizer, tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    crops = [rng.integers(0, 255, (48, 48), dtype=np.uint8) for _ in range(4)]
+    me = tiny_recognizer.personalize(crops, ["happy", "sad", "happy", "sad"], crops=True)
+    exported = EmotionRecognizer.from_pretrained(me.export(tmp_path / "me-onnx", format="onnx"))
+    assert exported.config.architecture["name"] == "personalized" and exported.runtime.format == "onnx"
+    np.testing.assert_allclose(exported.classify(crops), me.classify(crops), atol=1e-5)

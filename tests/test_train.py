@@ -144,6 +144,17 @@ def test_augmentation_is_identity_at_inference_and_random_in_training() -> None:
         build_augmentation({"blur": 1.0})
 
 
+def test_random_erasing_blanks_rectangles_only_in_training() -> None:
+    only = {k: 0.0 for k in ("flip", "rotation", "translation", "zoom", "contrast", "brightness")}
+    aug = build_augmentation({**only, "erasing": 1.0}, seed=3)
+    x = np.full((8, 48, 48, 1), 0.5, np.float32)
+    erased = np.asarray(aug(x, training=True)) != 0.5
+    assert all(0.0 < share <= 0.3 for share in erased.mean(axis=(1, 2, 3)))  # one rectangle of 2-25% per face
+    np.testing.assert_array_equal(np.asarray(aug(x, training=False)), x)
+    with pytest.raises(ValueError, match="erasing=1.5 is a probability"):
+        build_augmentation({"erasing": 1.5})
+
+
 def test_train_resume_and_report(fer_folder: Path, tmp_path: Path) -> None:
     from emotionkit import EmotionRecognizer
     from emotionkit.model_files import write_model_folder

@@ -17,6 +17,7 @@ DEFAULT_AUGMENTATION: dict[str, float] = {
     "zoom": 0.15,  # +- fraction
     "contrast": 0.3,
     "brightness": 0.2,
+    "erasing": 0.0,  # probability of erasing a random rectangle (2-25% of the face), off by default
 }
 """Default augmentation strengths (all inputs are grey faces scaled to [0, 1])."""
 
@@ -64,6 +65,12 @@ def build_augmentation(settings: Mapping[str, float] | None = None, seed: int | 
         stack.append(
             layers.RandomBrightness(cfg["brightness"], value_range=(0.0, 1.0), seed=seed, name="aug_brightness")
         )
+    if cfg["erasing"]:
+        if cfg["erasing"] > 1:
+            raise ValueError(f"augmentation erasing={cfg['erasing']} is a probability and must be <= 1")
+        chance = (cfg["erasing"], cfg["erasing"])  # a single number would draw the probability from [0, p]
+        erasing = layers.RandomErasing(chance, scale=(0.02, 0.25), value_range=(0, 1), seed=seed, name="aug_erasing")
+        stack.append(erasing)
     return keras.Sequential(stack, name="augmentation")
 
 

@@ -143,7 +143,9 @@ class _OnnxBlazeFace:
         from emotionkit.onnx_runtime import open_session
 
         self.path = path
-        self._session = open_session(path, threads=None)  # onnxruntime sessions are safe to share between threads
+        # onnxruntime sessions are safe to share between threads; no spin-waiting between frames (measured:
+        # the classifier and the video decoder get the cores sooner, +3-15% frames per second on 2 cores)
+        self._session = open_session(path, threads=None, spinning=False)
 
     def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         regressors, logits = self._session.run(["regressors", "classificators"], {"input": batch})

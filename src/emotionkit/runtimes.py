@@ -114,13 +114,16 @@ def check_batch(batch: object, input_size: int) -> None:
         raise ValueError(f"expected a batch of shape (N, {input_size}, {input_size}, 1), got {got}")
 
 
-def in_chunks(batch: np.ndarray, run: Callable[[np.ndarray], np.ndarray], num_classes: int) -> np.ndarray:
-    """Run ``run`` on slices of at most [`MAX_BATCH`][emotionkit.runtimes.MAX_BATCH] rows and join the results.
+def in_chunks(
+    batch: np.ndarray, run: Callable[[np.ndarray], np.ndarray], num_classes: int, size: int = MAX_BATCH
+) -> np.ndarray:
+    """Run ``run`` on slices of at most ``size`` rows and join the results.
 
     Args:
         batch: The whole batch (may be empty).
         run: Maps a non-empty slice to ``(n, num_classes)`` outputs.
         num_classes: Width of the outputs (for an empty batch).
+        size: Rows per slice (default [`MAX_BATCH`][emotionkit.runtimes.MAX_BATCH]).
 
     Returns:
         ``float32`` ``(len(batch), num_classes)`` outputs, in order.
@@ -131,7 +134,7 @@ def in_chunks(batch: np.ndarray, run: Callable[[np.ndarray], np.ndarray], num_cl
     """
     if len(batch) == 0:
         return np.zeros((0, num_classes), np.float32)
-    outputs = [np.asarray(run(batch[i : i + MAX_BATCH]), np.float32) for i in range(0, len(batch), MAX_BATCH)]
+    outputs = [np.asarray(run(batch[i : i + size]), np.float32) for i in range(0, len(batch), size)]
     return np.concatenate(outputs)
 
 

@@ -153,6 +153,8 @@ def test_cli_trains_into_the_bank_selects_and_distils_from_it(fer_folder: Path, 
     meta = members[0].meta
     assert meta["recipe"]["ferplus_weight"] == 0.5 and meta["seed"] == 1 and meta["epochs"] == 1
     assert meta["architecture"]["name"] == "convnet" and meta["wall_time_s"] >= 0 and meta["commit"]
+    # the commit the run started from, kept in the run folder (a resumed run keeps its first one)
+    assert meta["commit"] == (tmp_path / "r1" / "commit.txt").read_text().strip()
 
     capsys.readouterr()
     selection = tmp_path / "selection.json"

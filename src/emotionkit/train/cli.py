@@ -174,10 +174,11 @@ def main(argv: list[str] | None = None) -> int:
         except (FileNotFoundError, ValueError) as exc:
             print(f"emotionkit-train: error: {exc}", file=sys.stderr)
             return 2
+        started = _first_commit(args.run_dir)
         summary = _train_model(recipe, taught, val_ds, args.run_dir, args.output, verbose, args.teacher or [])
         if args.bank_name:
             history = [json.loads(x) for x in (args.run_dir / "history.jsonl").read_text().splitlines() if x.strip()]
-            meta = {"wall_time_s": round(sum(row.get("seconds", 0.0) for row in history))}
+            meta = {"wall_time_s": round(sum(row.get("seconds", 0.0) for row in history)), "commit": started}
             path = _add_to_bank(args.output, data, args.bank, args.bank_name, meta)
             summary["bank"] = str(path)
         print(json.dumps({"output": str(args.output), **summary}))
@@ -243,6 +244,15 @@ def _commit() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def _first_commit(run_dir: Path) -> str:
+    """The commit the run started from (kept in ``run_dir/commit.txt``, so a resumed run keeps its first one)."""
+    record = run_dir / "commit.txt"
+    if not record.is_file():
+        run_dir.mkdir(parents=True, exist_ok=True)
+        record.write_text(_commit() + "\n")
+    return record.read_text().strip()
 
 
 def _add_to_bank(

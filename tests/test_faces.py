@@ -85,7 +85,7 @@ def test_detector_argument_validation() -> None:
 
 
 def test_haar_detector_where_opencv_ships_cascades() -> None:
-    if not hasattr(cv2, "CascadeClassifier") or not getattr(getattr(cv2, "data", None), "haarcascades", ""):
+    if not HaarDetector.available():
         with pytest.raises(RuntimeError, match="OpenCV"):
             HaarDetector()
         return

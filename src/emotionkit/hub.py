@@ -47,7 +47,7 @@ __all__ = [
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 ACCEPTED_FORMS = (
     "None or a preset name ({presets}) for a bundled model, "
-    "a local folder holding config.json and model.weights.h5, "
+    "a local folder holding config.json and a model file, "
     "or a Hugging Face Hub repo id such as 'org/name'"
 )
 

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from emotionkit.config import ModelConfig
-from emotionkit.runtimes import MODEL_FILES, ClassifierRuntime
+from emotionkit.runtimes import MODEL_FILES, open_exported
 
 if TYPE_CHECKING:
     from emotionkit.runtime import KerasRuntime
@@ -165,16 +165,6 @@ def _convert_in_subprocess(runtime: KerasRuntime, config: ModelConfig, work: Pat
     return out / MODEL_FILES[format]
 
 
-def _load_exported(path: Path, format: str, config: ModelConfig) -> ClassifierRuntime:
-    if format == "onnx":
-        from emotionkit.onnx_runtime import OnnxRuntime
-
-        return OnnxRuntime(path, input_size=config.input_size, num_classes=len(config.labels))
-    from emotionkit.litert_runtime import LiteRTRuntime
-
-    return LiteRTRuntime(path, input_size=config.input_size, num_classes=len(config.labels))
-
-
 def export_model(
     runtime: KerasRuntime, config: ModelConfig, path: str | Path, format: str = "onnx", *, overwrite: bool = False
 ) -> Path:
@@ -216,7 +206,7 @@ def export_model(
             convert_keras_model(runtime.keras_model(), config.input_size, exported, format, config)
         else:
             exported = _convert_in_subprocess(runtime, config, work, format)
-        loaded = _load_exported(exported, format, config)
+        loaded = open_exported(exported, format, config)
         probe = probe_batch(config.input_size)
         difference = float(np.abs(loaded.probabilities(probe) - runtime.probabilities(probe)).max())
         if not difference <= TOLERANCE:

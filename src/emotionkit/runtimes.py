@@ -46,6 +46,7 @@ __all__ = [
     "installed_runtimes",
     "load_runtime",
     "model_formats",
+    "open_exported",
 ]
 
 MAX_BATCH = 256
@@ -311,15 +312,39 @@ def load_runtime(folder: str | Path, config: ModelConfig, runtime: str = "auto")
 
 
 def _load(chosen: str, path: Path, folder: Path, config: ModelConfig) -> ClassifierRuntime:
-    if chosen == "onnx":
-        from emotionkit.onnx_runtime import OnnxRuntime
-
-        return OnnxRuntime(path, input_size=config.input_size, num_classes=len(config.labels))
-    if chosen == "litert":
-        from emotionkit.litert_runtime import LiteRTRuntime
-
-        return LiteRTRuntime(path, input_size=config.input_size, num_classes=len(config.labels))
+    if chosen in ("onnx", "litert"):
+        return open_exported(path, chosen, config)
     from emotionkit.model_files import load_model
     from emotionkit.runtime import KerasRuntime
 
     return KerasRuntime(load_model(folder, config, verified=True), copy=False)  # nobody else holds this model
+
+
+def open_exported(path: Path, format: str, config: ModelConfig) -> ClassifierRuntime:
+    """Open an exported ``.onnx`` or ``.tflite`` file with its runtime (no sha256 check, no cache).
+
+    Args:
+        path: The file.
+        format: ``"onnx"`` or ``"litert"``.
+        config: The model's config (input size and number of labels are checked against the file).
+
+    Returns:
+        An [`OnnxRuntime`][emotionkit.onnx_runtime.OnnxRuntime] or a
+        [`LiteRTRuntime`][emotionkit.litert_runtime.LiteRTRuntime].
+
+    Raises:
+        ValueError: If ``format`` is neither.
+        emotionkit.errors.InvalidModelError: If the file cannot be loaded or belongs to another model.
+
+    Examples:
+        >>> open_exported(Path("emotion-onnx/model.onnx"), "onnx", config)  # doctest: +SKIP
+    """
+    if format == "onnx":
+        from emotionkit.onnx_runtime import OnnxRuntime
+
+        return OnnxRuntime(path, input_size=config.input_size, num_classes=len(config.labels))
+    if format == "litert":
+        from emotionkit.litert_runtime import LiteRTRuntime
+
+        return LiteRTRuntime(path, input_size=config.input_size, num_classes=len(config.labels))
+    raise ValueError(f"no exported-file runtime for format {format!r}; accepted: onnx, litert")

@@ -18,12 +18,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ANNOTATE_SUFFIXES", "RUNTIME_CHOICES", "RUNTIME_HELP", "load_recognizer", "main", "sample_image"]
+from emotionkit.export import EXPORT_FORMATS
+from emotionkit.runtimes import RUNTIME_NAMES
+
+__all__ = ["ANNOTATE_SUFFIXES", "RUNTIME_HELP", "load_recognizer", "main", "sample_image"]
 
 ANNOTATE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 """Image formats ``--annotate`` writes, by file name suffix."""
-RUNTIME_CHOICES = ("auto", "keras", "onnx", "litert")
-"""``--runtime`` values (the same as [`RUNTIME_NAMES`][emotionkit.runtimes.RUNTIME_NAMES])."""
 RUNTIME_HELP = "what runs the classifier: auto (Keras if installed, else onnxruntime, else LiteRT), keras, onnx, litert"
 """``--runtime`` help text shared by ``emotionkit`` and ``emotionkit-demo``."""
 
@@ -248,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=None, help="preset name, model folder or Hub repo id (default: bundled)")
     p.add_argument("--annotate", metavar="OUT.png", help="write the image with boxes and labels drawn")
     p.add_argument("--five", action="store_true", help="restrict to angry, happy, neutral, sad, surprise")
-    p.add_argument("--runtime", choices=RUNTIME_CHOICES, default="auto", help=RUNTIME_HELP)
+    p.add_argument("--runtime", choices=RUNTIME_NAMES, default="auto", help=RUNTIME_HELP)
     p.add_argument("--verbose", action="store_true", help="show the deep-learning backend's start-up messages")
     a = sub.add_parser("annotate", help="one row per face for many images, folders, globs and videos")
     a.add_argument("inputs", nargs="+", help="image or video files, folders (recursive), glob patterns")
@@ -271,12 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     a.add_argument("--actors", type=int, default=2, help="with --ray: number of actors (default: 2)")
     a.add_argument("--five", action="store_true", help="restrict to angry, happy, neutral, sad, surprise")
-    a.add_argument("--runtime", choices=RUNTIME_CHOICES, default="auto", help=RUNTIME_HELP)
+    a.add_argument("--runtime", choices=RUNTIME_NAMES, default="auto", help=RUNTIME_HELP)
     a.add_argument("--verbose", action="store_true", help="show the deep-learning backend's start-up messages")
     e = sub.add_parser("export", help="export a model to ONNX or LiteRT (runs without Keras); needs emotionkit[export]")
     e.add_argument("model", help="'default', a preset name, a model folder or a Hub repo id")
     e.add_argument("output", help="the model folder to create")
-    e.add_argument("--format", choices=("onnx", "litert"), default="onnx", help="default: onnx")
+    e.add_argument("--format", choices=EXPORT_FORMATS, default="onnx", help="default: onnx")
     e.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     e.add_argument("--verbose", action="store_true", help="show the deep-learning backend's start-up messages")
     args = parser.parse_args(argv)

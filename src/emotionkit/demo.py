@@ -13,7 +13,8 @@ import os
 import sys
 from typing import Any
 
-from emotionkit.cli import RUNTIME_CHOICES, RUNTIME_HELP, load_recognizer
+from emotionkit.cli import RUNTIME_HELP, load_recognizer
+from emotionkit.runtimes import RUNTIME_NAMES
 
 __all__ = ["main", "has_display"]
 
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", help="write the annotated video here (.mp4)")
     parser.add_argument("--json", action="store_true", help="print one JSON line per processed frame")
     parser.add_argument("--max-frames", type=int, help="stop after this many processed frames")
-    parser.add_argument("--runtime", choices=RUNTIME_CHOICES, default="auto", help=RUNTIME_HELP)
+    parser.add_argument("--runtime", choices=RUNTIME_NAMES, default="auto", help=RUNTIME_HELP)
     parser.add_argument("--verbose", action="store_true", help="show the deep-learning backend's start-up messages")
     args = parser.parse_args(argv)
     if args.every < 1:

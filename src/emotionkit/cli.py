@@ -61,6 +61,10 @@ def load_recognizer(model: str | None, runtime: str, *, five: bool = False, verb
         ImportError: If the runtime is not installed.
         ValueError: If the model or runtime is not accepted.
         FileNotFoundError: If the model cannot be found.
+
+    Examples:
+        >>> load_recognizer("default", "auto").labels[:2]
+        ('angry', 'disgust')
     """
     from emotionkit.backend import import_keras
     from emotionkit.labels import FIVE_CLASSES

@@ -99,6 +99,9 @@ def convert_keras_model(model: Any, input_size: int, path: str | Path, format: s
     Raises:
         RuntimeError: If the Keras backend is not TensorFlow.
         ImportError: If a converter is missing.
+
+    Examples:
+        >>> convert_keras_model(rec.model, 48, "model.onnx", "onnx", rec.config)  # doctest: +SKIP
     """
     from emotionkit.backend import import_keras
 

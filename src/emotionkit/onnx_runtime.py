@@ -51,6 +51,10 @@ def session_options(threads: int | None, spinning: bool = True) -> Any:
 
     Raises:
         ValueError: If ``threads`` is below 1.
+
+    Examples:
+        >>> session_options(threads=1).intra_op_num_threads
+        1
     """
     ort = import_onnxruntime()
     options = ort.SessionOptions()
@@ -79,6 +83,10 @@ def open_session(path: Path, threads: int | None, spinning: bool = True) -> Any:
     Raises:
         FileNotFoundError: If the file is missing.
         emotionkit.errors.InvalidModelError: If onnxruntime cannot load it.
+
+    Examples:
+        >>> open_session(Path("emotion-onnx/model.onnx"), threads=None).get_inputs()[0].name  # doctest: +SKIP
+        'faces'
     """
     ort = import_onnxruntime()
     if not path.is_file():

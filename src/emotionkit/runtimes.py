@@ -149,6 +149,10 @@ def copy_model_file(source: Path, folder: Path, format: str) -> str:
 
     Returns:
         The file name in ``folder`` (a key of the config's ``files``).
+
+    Examples:
+        >>> copy_model_file(Path("emotion-onnx/model.onnx"), Path("copy"), "onnx")  # doctest: +SKIP
+        'model.onnx'
     """
     import shutil
 

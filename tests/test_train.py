@@ -208,6 +208,35 @@ def test_two_stage_training_freezes_then_unfreezes_backbone(fer_folder: Path, tm
     assert result.model.get_layer("backbone").trainable
 
 
+def test_mobilenet_v1_builds_and_is_a_bank_architecture(tmp_path: Path) -> None:
+    from emotionkit import EmotionRecognizer
+    from emotionkit.model_files import write_model_folder
+    from emotionkit.models import build_model, default_architecture_config
+    from emotionkit.preprocessing import prepare_faces
+
+    arch = {**default_architecture_config("mobilenet"), "backbone_size": 32}
+    model = build_model(arch, 7)
+    assert model.get_layer("backbone").output.shape[-1] == 256  # v1 0.25: 1024 * 0.25 features
+    crops = np.random.default_rng(0).integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    expected = np.asarray(model(prepare_faces(crops, 48), training=False))
+    folder = write_model_folder(model, tiny_config(arch), tmp_path / "v1")
+    got = EmotionRecognizer.from_pretrained(folder, runtime="keras", flip_tta=False).predict_faces(crops)
+    np.testing.assert_allclose([list(p.probabilities.values()) for p in got], expected, atol=1e-5)
+
+
+@pytest.mark.data
+def test_mobilenet_v1_loads_the_shared_imagenet_weights() -> None:
+    import h5py
+
+    from emotionkit.models import build_model
+
+    path = shared("weights", "mobilenet_2_5_224_tf_no_top.h5")
+    model = build_model({"name": "mobilenet", "input_size": 48, "backbone_size": 128, "alpha": 0.25}, 7, str(path))
+    with h5py.File(path, "r") as f:
+        stored = np.asarray(f["conv1"]["conv1"]["kernel:0"])  # the file keeps Keras 2's layer names
+    np.testing.assert_array_equal(model.get_layer("backbone").get_layer("conv1").get_weights()[0], stored)
+
+
 def test_train_and_evaluate_clis(fer_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from emotionkit.train.cli import main as train_main
     from emotionkit.train.evaluate import main as evaluate_main

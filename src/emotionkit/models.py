@@ -30,30 +30,40 @@ __all__ = [
 ]
 
 
-def _build_mobilenetv2(cfg: Mapping[str, Any], num_classes: int, backbone_weights: str | None) -> keras.Model:
-    size = int(cfg["input_size"])
-    backbone_size = int(cfg.get("backbone_size", size))
-    inputs = keras.Input((size, size, 1), name="faces")
-    x = inputs
-    if backbone_size != size:
-        x = layers.Resizing(backbone_size, backbone_size, interpolation="bilinear", name="upscale")(x)
-    x = layers.Concatenate(name="grey_to_rgb")([x, x, x])
-    x = layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(x)
-    backbone = keras.applications.MobileNetV2(
-        input_shape=(backbone_size, backbone_size, 3),
-        alpha=float(cfg.get("alpha", 0.35)),
-        include_top=False,
-        weights=backbone_weights,
-        pooling="avg",
-    )
-    backbone.name = "backbone"
-    momentum = cfg.get("bn_momentum")
-    if momentum is not None:
-        for layer in backbone.layers:
-            if isinstance(layer, layers.BatchNormalization):
-                layer.momentum = float(momentum)
-    x = backbone(x)
-    return _head(inputs, x, cfg, num_classes, "mobilenetv2")
+def _imagenet_builder(
+    application: Callable[..., keras.Model], default_alpha: float, model_name: str
+) -> Callable[[Mapping[str, Any], int, str | None], keras.Model]:
+    """A builder around a Keras ImageNet application (MobileNet v1 or v2).
+
+    Grey faces are upscaled to ``backbone_size``, repeated to RGB and scaled to
+    [-1, 1] inside the model; ``bn_momentum`` overrides the backbone's BatchNorm momentum.
+    """
+
+    def build(cfg: Mapping[str, Any], num_classes: int, backbone_weights: str | None) -> keras.Model:
+        size = int(cfg["input_size"])
+        backbone_size = int(cfg.get("backbone_size", size))
+        inputs = keras.Input((size, size, 1), name="faces")
+        x = inputs
+        if backbone_size != size:
+            x = layers.Resizing(backbone_size, backbone_size, interpolation="bilinear", name="upscale")(x)
+        x = layers.Concatenate(name="grey_to_rgb")([x, x, x])
+        x = layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(x)
+        backbone = application(
+            input_shape=(backbone_size, backbone_size, 3),
+            alpha=float(cfg.get("alpha", default_alpha)),
+            include_top=False,
+            weights=backbone_weights,
+            pooling="avg",
+        )
+        backbone.name = "backbone"
+        momentum = cfg.get("bn_momentum")
+        if momentum is not None:
+            for layer in backbone.layers:
+                if isinstance(layer, layers.BatchNormalization):
+                    layer.momentum = float(momentum)
+        return _head(inputs, backbone(x), cfg, num_classes, model_name)
+
+    return build
 
 
 def _conv_bn(x: Any, filters: int, stride: int, name: str, separable: bool) -> Any:
@@ -284,7 +294,8 @@ def _build_ensemble(cfg: Mapping[str, Any], num_classes: int, backbone_weights: 
 
 
 ARCHITECTURES: dict[str, Callable[[Mapping[str, Any], int, str | None], keras.Model]] = {
-    "mobilenetv2": _build_mobilenetv2,
+    "mobilenetv2": _imagenet_builder(keras.applications.MobileNetV2, 0.35, "mobilenetv2"),
+    "mobilenet": _imagenet_builder(keras.applications.MobileNet, 0.25, "mobilenet"),
     "convnet": _build_convnet,
     "personalized": _build_personalized,
     "ensemble": _build_ensemble,
@@ -310,6 +321,7 @@ def default_architecture_config(name: str) -> dict[str, Any]:
     """
     defaults: dict[str, dict[str, Any]] = {
         "mobilenetv2": {"input_size": 48, "backbone_size": 96, "alpha": 0.35, "dropout": 0.2},
+        "mobilenet": {"input_size": 48, "backbone_size": 128, "alpha": 0.25, "dropout": 0.2},
         "convnet": {"input_size": 48, "widths": [32, 64, 128, 256], "convs_per_stage": 2, "dropout": 0.3},
     }
     if name not in defaults:

@@ -23,6 +23,7 @@ from emotionkit.models import build_model
 from emotionkit.preprocessing import prepare_faces
 from emotionkit.train.augment import build_augmentation
 from emotionkit.train.data import FaceDataset, class_weights
+from emotionkit.train.mixing import MixedBatches, check_mixing
 
 __all__ = ["TrainConfig", "TrainResult", "reestimate_batchnorm", "train"]
 
@@ -45,6 +46,8 @@ class TrainConfig:
         class_weight_power: Exponent of the class weights (0 = off, 1 = balanced).
         patience: Early-stopping patience on validation accuracy (epochs).
         augmentation: Overrides of [`DEFAULT_AUGMENTATION`][emotionkit.train.augment.DEFAULT_AUGMENTATION].
+        mixing: Batch mixing, ``{"mixup": alpha, "cutmix": alpha, "probability": p}``
+            (see [`emotionkit.train.mixing`][emotionkit.train.mixing]); empty = off.
         face_margin: Margin recorded in the model config for detected faces at inference.
         face_shift_y: Vertical crop shift recorded in the model config
             (see [`Preprocessing`][emotionkit.config.Preprocessing]).
@@ -84,6 +87,7 @@ class TrainConfig:
     class_weight_power: float = 0.5
     patience: int = 10
     augmentation: dict[str, float] = field(default_factory=dict)
+    mixing: dict[str, float] = field(default_factory=dict)
     face_margin: float = 0.09
     face_shift_y: float = -0.09
     seed: int = 1337
@@ -109,8 +113,8 @@ class TrainConfig:
         Raises:
             FileNotFoundError: If the file is missing.
             ValueError: If it (or an ensemble member's overrides) has unknown keys, a
-                member is taught by itself or a later member, or ``combine`` names a
-                member that does not exist.
+                member is taught by itself or a later member, ``combine`` names a
+                member that does not exist, or the ``mixing`` block is invalid.
 
         Examples:
             >>> TrainConfig.from_file("recipes/default.json")  # doctest: +SKIP
@@ -136,6 +140,12 @@ class TrainConfig:
         teachers_in_bank = data.get("bank_teachers", [])
         if not isinstance(teachers_in_bank, list) or not all(isinstance(t, str) for t in teachers_in_bank):
             raise ValueError(f"{path}: bank_teachers must be a list of bank member names, got {teachers_in_bank!r}")
+        for block in [data, *members]:
+            if "mixing" in block:
+                try:
+                    block["mixing"] = check_mixing(block["mixing"])
+                except ValueError as exc:
+                    raise ValueError(f"{path}: {exc}") from None
         if data.get("distill_from"):
             raise ValueError(f"{path}: distill_from belongs in an ensemble member's overrides")
         combine = data.get("combine")
@@ -330,13 +340,14 @@ def train(
     trainer = keras.Model(inputs, classifier(augmentation(inputs)), name="trainer")
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
     steps_per_epoch = math.ceil(len(x_train) / config.batch_size)
-    fit_args: dict[str, Any] = dict(
-        batch_size=config.batch_size,
-        validation_data=(x_val, y_val),
-        class_weight=weights,
-        verbose=verbose,
-        shuffle=True,
-    )
+    fit_args: dict[str, Any] = dict(validation_data=(x_val, y_val), class_weight=weights, verbose=verbose)
+    mixing = check_mixing(config.mixing)
+    if mixing["mixup"] > 0 or mixing["cutmix"] > 0:
+        batches = MixedBatches(x_train, y_train, config.batch_size, mixing, seed=config.seed)
+        fit_data: dict[str, Any] = dict(x=batches)
+    else:
+        batches = None
+        fit_data = dict(x=x_train, y=y_train, batch_size=config.batch_size, shuffle=True)
 
     def compile_with(learning_rate: Any) -> None:
         optimizer = keras.optimizers.AdamW(learning_rate, weight_decay=config.weight_decay)
@@ -351,8 +362,7 @@ def train(
             backbone.trainable = False
             compile_with(config.head_learning_rate)
             trainer.fit(
-                x_train,
-                y_train,
+                **fit_data,
                 epochs=config.head_epochs,
                 callbacks=[
                     keras.callbacks.BackupAndRestore(str(run_dir / "backup_head"), delete_checkpoint=False),
@@ -374,9 +384,12 @@ def train(
     compile_with(schedule)
     first_averaged = config.epochs - config.average_last_epochs if config.average_last_epochs > 0 else None
     recorder = _EpochRecorder(run_dir, "finetune", classifier, keep_from=first_averaged)
+    if batches is not None:  # a resumed run goes on with the shuffles and mixes of the epochs it has not done
+        batches.epoch = config.head_epochs + sum(
+            1 for row in _read_history(run_dir / "history.jsonl") if row["stage"] == "finetune"
+        )
     trainer.fit(
-        x_train,
-        y_train,
+        **fit_data,
         epochs=config.epochs,
         callbacks=[
             keras.callbacks.BackupAndRestore(str(run_dir / "backup_finetune"), delete_checkpoint=False),

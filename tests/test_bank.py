@@ -163,6 +163,10 @@ def test_cli_trains_into_the_bank_selects_and_distils_from_it(fer_folder: Path, 
     )
     out = capsys.readouterr().out
     assert "greedy selection on PublicTest" in out and "never used to choose" in out
+    table = [line for line in out.splitlines() if line.startswith("| ")]
+    assert table[0].startswith("| member | architecture | PublicTest | PrivateTest | FER+ majority, PrivateTest (")
+    assert [line.split(" | ")[0] for line in table[1:]] == ["| tiny-s1", "| tiny-s2", "| greedy selection"]
+    assert all(cell.endswith("%") for line in table[1:] for cell in line.strip("| ").split(" | ")[2:])
     chosen = json.loads(selection.read_text())["members"]
     assert set(chosen) <= {"tiny-s1", "tiny-s2"}
     assert train_main(["bank", "list", "--bank", str(bank)]) == 0

@@ -5,6 +5,8 @@ emotionkit-train --recipe RECIPE --output MODEL --bank-name NAME   # train (resu
 emotionkit-train bank add MODEL --name NAME --member 0             # add a trained model (or ensemble member)
 emotionkit-train bank select --max-size 8                           # greedy ensemble selection on PublicTest
 emotionkit-train bank list
+emotionkit-train park RUN_DIR training/checkpoints/NAME             # an unfinished run, small enough to commit
+emotionkit-train --recipe RECIPE --run-dir RUN --resume-from training/checkpoints/NAME --output MODEL
 ```
 
 A recipe with ``bank_teachers`` distils a student from those bank members (see the training guide).
@@ -17,6 +19,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["bank"]:
         return _bank_main(argv[1:])
+    if argv[:1] == ["park"]:
+        return _park_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="emotionkit-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -101,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         "--weights-dir", type=Path, help="folder of ImageNet backbone weights (default: $EMOTIONKIT_DATA/weights)"
     )
     parser.add_argument("--run-dir", type=Path, default=Path("runs/default"), help="checkpoints and logs (resumable)")
+    parser.add_argument(
+        "--resume-from", type=Path, help="a parked run (emotionkit-train park) to copy into a new --run-dir first"
+    )
     parser.add_argument("--output", type=Path, required=True, help="model folder to write")
     parser.add_argument("--epochs", type=int, help="override the recipe's stage-2 epochs")
     parser.add_argument("--head-epochs", type=int, help="override the recipe's stage-1 epochs")
@@ -122,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     from emotionkit.train.trainer import TrainConfig  # imports Keras: after argument parsing
 
     try:
+        if args.resume_from is not None:
+            from emotionkit.train.checkpoint import resume_run
+
+            resume_run(args.resume_from, args.run_dir)
+            print(f"resuming the run parked in {args.resume_from} in {args.run_dir}", flush=True)
         recipe = TrainConfig.from_file(resolve_recipe(args.recipe))
         if args.epochs is not None:
             recipe.epochs = args.epochs
@@ -154,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             val_ds = load_fer2013_folder(data, "PublicTest")
             if recipe.ferplus_weight:
                 train_ds = mix_ferplus_votes(train_ds, data / "ferplus.csv", recipe.ferplus_weight)
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
         print(f"emotionkit-train: error: {exc}", file=sys.stderr)
         return 2
     train_ds = train_ds.sample(args.limit or 0, recipe.seed)
@@ -302,6 +315,33 @@ def _add_to_bank(
     return path
 
 
+def _park_main(argv: list[str]) -> int:
+    """``emotionkit-train park RUN_DIR DEST``: keep an unfinished run in a small, committable folder."""
+    from emotionkit.train.checkpoint import PARK_LIMIT_BYTES, park_run
+
+    parser = argparse.ArgumentParser(
+        prog="emotionkit-train park",
+        description="Copy what resuming a run needs (and what else fits) into a folder under a size limit.",
+    )
+    parser.add_argument("run_dir", type=Path, help="the run folder (--run-dir of the training)")
+    parser.add_argument("dest", type=Path, help="the folder to write (e.g. training/checkpoints/NAME)")
+    parser.add_argument(
+        "--max-mb", type=float, default=PARK_LIMIT_BYTES / 2**20, help="size limit in MiB (default: 10)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier parking of the run")
+    args = parser.parse_args(argv)
+    try:
+        parked = park_run(args.run_dir, args.dest, int(args.max_mb * 2**20), overwrite=args.overwrite)
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        print(f"emotionkit-train park: error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"parked {parked.epochs_done} epochs in {parked.folder} ({parked.size_bytes / 2**20:.1f} MiB); "
+        f"left out: {', '.join(parked.left_out) or 'nothing'}"
+    )
+    return 0
+
+
 def _bank_main(argv: list[str]) -> int:
     """``emotionkit-train bank add|select|list``."""
     parser = argparse.ArgumentParser(prog="emotionkit-train bank", description="Keep the teacher bank.")
@@ -350,31 +390,43 @@ def _bank_main(argv: list[str]) -> int:
 
 
 def _select(bank: Path, data: Path, max_size: int, output: Path | None) -> int:
-    """Print the members, the greedy PublicTest selection, and the chosen set's PrivateTest accuracy (once)."""
+    """Print the members, the greedy PublicTest selection, and PrivateTest figures (reported, never used)."""
     from emotionkit.train.bank import Fer2013Index, load_bank, select_ensemble, teacher_targets
     from emotionkit.train.data import ferplus_majority
 
     index = Fer2013Index.load(data)
     members = load_bank(bank, index)
-    private = index.mask("PrivateTest")
-    print("| member | architecture | PublicTest |\n|---|---|---|")
+    public, private = index.mask("PublicTest"), index.mask("PrivateTest")
+    majority = ferplus_majority(index.data, data / "ferplus.csv")[private] if (data / "ferplus.csv").is_file() else None
+    kept = majority >= 0 if majority is not None else None
+
+    def scores(names: Sequence[str]) -> tuple[float, float, float | None]:
+        """PublicTest, PrivateTest and PrivateTest FER+ majority accuracy of the mean of ``names``."""
+        pub = float(np.mean(teacher_targets(members, names, public).argmax(1) == index.data.labels[public]))
+        probs = teacher_targets(members, names, private)
+        priv = float(np.mean(probs.argmax(1) == index.data.labels[private]))
+        ferplus = None
+        if majority is not None and kept is not None and kept.any():
+            ferplus = float(np.mean(probs[kept].argmax(1) == majority[kept]))
+        return pub, priv, ferplus
+
+    def row(label: str, detail: str, names: Sequence[str]) -> str:
+        pub, priv, ferplus = scores(names)
+        shown = "n/a" if ferplus is None else f"{ferplus:.2%}"
+        return f"| {label} | {detail} | {pub:.2%} | {priv:.2%} | {shown} |"
+
+    count = "" if kept is None else f" ({int(kept.sum())} images)"
+    print(f"| member | architecture | PublicTest | PrivateTest | FER+ majority, PrivateTest{count} |")
+    print("|---|---|---|---|---|")
     for m in members:
-        print(
-            f"| {m.name} | {m.meta.get('architecture', {}).get('name', '?')} | {m.meta['public_test_accuracy']:.2%} |"
-        )
+        print(row(m.name, str(m.meta.get("architecture", {}).get("name", "?")), [m.name]))
     selection = select_ensemble(members, index, max_size=max_size)
+    print(row("greedy selection", " + ".join(selection.members), selection.members))
+    print("(flip-averaged probabilities; selection reads PublicTest only, the other columns are reported)")
     print("\ngreedy selection on PublicTest:")
-    for name, accuracy in selection.steps:
-        print(f"  + {name}: {accuracy:.2%}")
-    chosen = teacher_targets(members, selection.members, private)
-    accuracy = float(np.mean(chosen.argmax(1) == index.data.labels[private]))
-    ferplus = None
-    if (data / "ferplus.csv").is_file():
-        majority = ferplus_majority(index.data, data / "ferplus.csv")[private]
-        kept = majority >= 0
-        if kept.any():
-            ferplus = float(np.mean(chosen[kept].argmax(1) == majority[kept]))
-            print(f"PrivateTest FER+ majority labels ({int(kept.sum())} images): {ferplus:.2%} (reported only)")
+    for name, step_accuracy in selection.steps:
+        print(f"  + {name}: {step_accuracy:.2%}")
+    _, accuracy, ferplus = scores(selection.members)
     print(
         f"chosen ensemble {list(selection.members)}: PublicTest {selection.public_accuracy:.2%}, "
         f"PrivateTest {accuracy:.2%} (reported, never used to choose)"

@@ -179,7 +179,9 @@ class TrainResult:
         best_val_accuracy: That accuracy.
         averaged_epochs: Stage-2 epochs whose weights were averaged (empty if averaging was off).
         averaged_val_accuracy: Validation accuracy of the averaged weights, or ``None``.
-        selected: ``"average"`` if ``model`` holds the averaged weights, else ``"best_epoch"``.
+        selected: ``"average"`` if ``model`` holds the averaged weights, ``"best_epoch"`` if the best
+            epoch's, ``"last_epoch"`` if the best epoch's weights were not kept (a parked run, see
+            [`emotionkit.train.checkpoint`][emotionkit.train.checkpoint]).
     """
 
     model: keras.Model
@@ -355,7 +357,8 @@ def train(
 
     backbone = next((layer for layer in classifier.layers if layer.name == "backbone"), None)
     head_done = run_dir / "head.weights.h5"
-    if backbone is not None and config.head_epochs > 0:
+    finetune_started = any(row["stage"] == "finetune" for row in _read_history(run_dir / "history.jsonl"))
+    if backbone is not None and config.head_epochs > 0 and not finetune_started:  # stage 2's backup holds it all
         if head_done.is_file():
             classifier.load_weights(str(head_done))
         else:
@@ -412,8 +415,11 @@ def train(
             print(f"average of epochs {averaged[0]}-{averaged[-1]}: val_accuracy {averaged_accuracy:.4f}", flush=True)
     use_average = averaged_accuracy is not None and averaged_accuracy >= best["val_accuracy"]
     selected = "average" if use_average else "best_epoch"
-    if selected == "best_epoch" and recorder.best_path.is_file():
-        classifier.load_weights(str(recorder.best_path))
+    if selected == "best_epoch":
+        if recorder.best_path.is_file():
+            classifier.load_weights(str(recorder.best_path))
+        else:  # a run resumed from a parked folder that had no room for the best epoch's weights
+            selected = "last_epoch"
     return TrainResult(
         classifier, history, int(best["epoch"]), float(best["val_accuracy"]), averaged, averaged_accuracy, selected
     )

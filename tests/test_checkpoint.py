@@ -1,0 +1,91 @@
+"""Parking an unfinished run in a small folder and resuming it elsewhere (emotionkit.train.checkpoint, the CLI)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import TINY_ARCH
+from emotionkit.train.checkpoint import PARKED_NAME, park_run, resume_run
+
+
+def _history(run: Path) -> list[tuple[str, int]]:
+    rows = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines() if line.strip()]
+    return [(row["stage"], row["epoch"]) for row in rows]
+
+
+def _train(fer_folder: Path, recipe: Path, run: Path, out: Path, *extra: str) -> int:
+    from emotionkit.train.cli import main as train_main
+
+    args = ["--recipe", str(recipe), "--data", str(fer_folder), "--run-dir", str(run), "--output", str(out)]
+    return train_main([*args, "--verbose", "0", *extra])
+
+
+def test_a_parked_run_resumes_in_a_new_folder_where_it_stopped(fer_folder: Path, tmp_path: Path, capsys) -> None:
+    from emotionkit.train.cli import main as train_main
+
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(
+        json.dumps({"architecture": TINY_ARCH, "head_epochs": 0, "batch_size": 16, "average_last_epochs": 3})
+    )
+    first = tmp_path / "first"
+    assert _train(fer_folder, recipe, first, tmp_path / "m1", "--epochs", "2") == 0  # "the session ends"
+    everything = park_run(first, tmp_path / "roomy", max_bytes=50 * 2**20)
+    assert {"recipe.json", "history.jsonl", "commit.txt", "best.weights.h5"} <= set(everything.kept)
+    assert any(name.startswith("backup_finetune/") for name in everything.kept) and everything.left_out == ()
+    assert everything.epochs_done == 2
+
+    required = sum((first / n).stat().st_size for n in everything.kept if n != "best.weights.h5" and "epochs/" not in n)
+    capsys.readouterr()
+    parked = tmp_path / "training" / "checkpoints" / "tiny"
+    argv = ["park", str(first), str(parked), "--max-mb", str((required + 10) / 2**20)]
+    assert train_main(argv) == 0
+    assert "parked 2 epochs" in capsys.readouterr().out
+    record = json.loads((parked / PARKED_NAME).read_text())
+    assert "best.weights.h5" in record["left_out"] and record["size_bytes"] <= required + 10
+    assert sorted(p.name for p in parked.iterdir() if p.is_file()) == sorted(
+        [PARKED_NAME, "commit.txt", "history.jsonl", "recipe.json"]
+    )
+    assert train_main(argv) == 2 and "exists" in capsys.readouterr().err  # no silent replacement
+    assert train_main([*argv, "--overwrite"]) == 0
+
+    second = tmp_path / "second"  # "the next session": a fresh machine, the parked folder from the repository
+    assert _train(fer_folder, recipe, second, tmp_path / "m2", "--epochs", "4", "--resume-from", str(parked)) == 0
+    assert _history(second) == [("finetune", e) for e in range(4)]
+    assert (second / "commit.txt").read_text() == (first / "commit.txt").read_text()
+    config = json.loads((tmp_path / "m2" / "config.json").read_text())
+    assert config["training"]["selected"] in {"average", "best_epoch", "last_epoch"}
+    # the new folder now holds a run: resuming into it again is refused with a one-line error
+    assert _train(fer_folder, recipe, second, tmp_path / "m3", "--resume-from", str(parked)) == 2
+    assert "already holds a run" in capsys.readouterr().err
+
+
+def test_stage_one_is_not_repeated_when_only_the_stage_two_backup_was_parked(fer_folder: Path, tmp_path: Path) -> None:
+    arch = {"name": "mobilenetv2", "input_size": 48, "backbone_size": 32, "alpha": 0.35}
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"architecture": arch, "head_epochs": 1, "batch_size": 16}))
+    first = tmp_path / "first"
+    assert _train(fer_folder, recipe, first, tmp_path / "m1", "--epochs", "1") == 0
+    parked = park_run(first, tmp_path / "parked", max_bytes=50 * 2**20)
+    assert "head.weights.h5" not in parked.kept  # stage 2 had started: its backup holds the whole model
+    second = tmp_path / "second"
+    assert (
+        _train(fer_folder, recipe, second, tmp_path / "m2", "--epochs", "2", "--resume-from", str(parked.folder)) == 0
+    )
+    assert _history(second) == [("head", 0), ("finetune", 0), ("finetune", 1)]
+
+
+def test_refusals_say_what_is_wrong(fer_folder: Path, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="not a training run folder: it has no recipe.json, history.jsonl"):
+        park_run(tmp_path, tmp_path / "out")
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"architecture": TINY_ARCH, "head_epochs": 0, "batch_size": 16}))
+    run = tmp_path / "run"
+    assert _train(fer_folder, recipe, run, tmp_path / "m", "--epochs", "1") == 0
+    with pytest.raises(ValueError, match="over the 0.0 MiB limit .* too big to park"):
+        park_run(run, tmp_path / "out", max_bytes=1000)
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out-*"))
+    with pytest.raises(FileNotFoundError, match="is not a parked run"):
+        resume_run(run, tmp_path / "elsewhere")

@@ -5,6 +5,7 @@ emotionkit-train --recipe RECIPE --output MODEL --bank-name NAME   # train (resu
 emotionkit-train bank add MODEL --name NAME --member 0             # add a trained model (or ensemble member)
 emotionkit-train bank select --max-size 8                           # greedy ensemble selection on PublicTest
 emotionkit-train bank list
+emotionkit-train calibrate MODEL OUTPUT                             # class offsets fitted on PublicTest
 emotionkit-train park RUN_DIR training/checkpoints/NAME             # an unfinished run, small enough to commit
 emotionkit-train --recipe RECIPE --run-dir RUN --resume-from training/checkpoints/NAME --output MODEL
 ```
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         return _bank_main(argv[1:])
     if argv[:1] == ["park"]:
         return _park_main(argv[1:])
+    if argv[:1] == ["calibrate"]:
+        return _calibrate_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="emotionkit-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -338,6 +341,42 @@ def _park_main(argv: list[str]) -> int:
     print(
         f"parked {parked.epochs_done} epochs in {parked.folder} ({parked.size_bytes / 2**20:.1f} MiB); "
         f"left out: {', '.join(parked.left_out) or 'nothing'}"
+    )
+    return 0
+
+
+def _calibrate_main(argv: list[str]) -> int:
+    """``emotionkit-train calibrate MODEL OUTPUT``: class offsets fitted on a FER-2013 validation split."""
+    parser = argparse.ArgumentParser(
+        prog="emotionkit-train calibrate",
+        description="Fit per-class offsets on a validation split and write a calibrated copy of a model folder.",
+    )
+    parser.add_argument("model", type=Path, help="model folder of one network")
+    parser.add_argument("output", type=Path, help="calibrated model folder to write")
+    parser.add_argument("--data", type=Path, help="FER-2013 folder (default: $EMOTIONKIT_DATA/data/fer2013)")
+    parser.add_argument(
+        "--split",
+        default="PublicTest",
+        choices=["PublicTest", "Training"],
+        help="split to fit on (default: PublicTest)",
+    )
+    args = parser.parse_args(argv)
+    root = data_root()
+    data = args.data or (root / "data" / "fer2013" if root else None)
+    from emotionkit.train.calibrate import calibrate_model_folder
+    from emotionkit.train.data import load_fer2013_folder
+
+    try:
+        if data is None:
+            raise FileNotFoundError("give --data FOLDER or set EMOTIONKIT_DATA")
+        split = load_fer2013_folder(data, args.split)
+        done = calibrate_model_folder(args.model, split, args.output, name=f"FER-2013 {args.split}")
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"emotionkit-train calibrate: error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"class offsets {dict(zip(split.classes, (round(b, 2) for b in done.bias)))}: {args.split} accuracy "
+        f"{done.accuracy_before:.2%} -> {done.accuracy_after:.2%}; wrote {done.folder}"
     )
     return 0
 

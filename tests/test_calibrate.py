@@ -79,3 +79,17 @@ def test_ensembles_and_other_classes_are_refused(tiny_model_dir: Path, fer_folde
     with pytest.raises(ValueError, match="the data has classes"):
         calibrate_model_folder(tiny_model_dir, renamed, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_recipe_can_calibrate_the_model_it_trains(fer_folder: Path, tmp_path: Path) -> None:
+    from conftest import TINY_ARCH
+    from emotionkit.train.cli import main as train_main
+
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"architecture": TINY_ARCH, "epochs": 1, "head_epochs": 0, "calibrate": True}))
+    args = ["--recipe", str(recipe), "--data", str(fer_folder), "--run-dir", str(tmp_path / "r"), "--verbose", "0"]
+    assert train_main([*args, "--output", str(tmp_path / "m")]) == 0
+    training = json.loads((tmp_path / "m" / "config.json").read_text())["training"]
+    assert training["calibration"]["fit_on"] == "validation split" and len(training["calibration"]["class_bias"]) == 7
+    recipe.write_text(json.dumps({"architecture": TINY_ARCH, "calibrate": "yes"}))
+    assert train_main([*args, "--output", str(tmp_path / "m2")]) == 2

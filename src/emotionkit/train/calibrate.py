@@ -101,7 +101,8 @@ def calibrate_model_folder(
         folder: A model folder of one network (with Keras weights).
         data: Labelled face crops to fit on (a validation split, never the reported test split);
             its classes must be the model's labels.
-        output: The folder to write (the input folder is not changed).
+        output: The folder to write; the input folder is not changed unless ``output`` is the
+            same folder (the recipe key ``"calibrate"`` calibrates a trained model in place).
         name: What ``data`` is, recorded in the new config (e.g. ``"FER-2013 PublicTest"``).
 
     Returns:

@@ -533,6 +533,15 @@ def _train_model(
         },
     )
     write_model_folder(result.model, config, output)
+    if recipe.calibrate:
+        from emotionkit.train.calibrate import calibrate_model_folder
+
+        done = calibrate_model_folder(output, val_ds, output, name="validation split")
+        summary["calibration"] = {
+            "class_bias": list(done.bias),
+            "accuracy": [done.accuracy_before, done.accuracy_after],
+        }
+        print(f"calibrated: validation accuracy {done.accuracy_before:.4f} -> {done.accuracy_after:.4f}", flush=True)
     return summary
 
 

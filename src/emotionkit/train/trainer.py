@@ -69,6 +69,8 @@ class TrainConfig:
         ferplus_weight: Share of the FER+ vote distribution in the training targets, in [0, 1]
             (FER-2013 folders with a ``ferplus.csv`` only; images without votes keep their label):
             ``(1 - w) * one-hot label + w * votes``. 0 = labels only.
+        calibrate: After training, fit per-class offsets on the validation split and add them to
+            the last layer's bias (see [`emotionkit.train.calibrate`][emotionkit.train.calibrate]).
         bank_teachers: Names of teacher-bank members whose mean probabilities on the
             training images teach this model (``distill_weight``, ``distill_temperature``;
             see [`emotionkit.train.bank`][emotionkit.train.bank]). Empty = no bank teacher.
@@ -99,6 +101,7 @@ class TrainConfig:
     combine: list[int] | None = None
     ferplus_weight: float = 0.0
     bank_teachers: list[str] = field(default_factory=list)
+    calibrate: bool = False
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
@@ -146,6 +149,8 @@ class TrainConfig:
                     block["mixing"] = check_mixing(block["mixing"])
                 except ValueError as exc:
                     raise ValueError(f"{path}: {exc}") from None
+        if not isinstance(data.get("calibrate", False), bool):
+            raise ValueError(f"{path}: calibrate must be true or false, got {data['calibrate']!r}")
         if data.get("distill_from"):
             raise ValueError(f"{path}: distill_from belongs in an ensemble member's overrides")
         combine = data.get("combine")

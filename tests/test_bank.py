@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from pathlib import Path
 
@@ -88,23 +89,35 @@ def test_bank_files_are_checked(tmp_path: Path) -> None:
         load_bank(tmp_path / "nope")
 
 
-def test_greedy_selection_uses_public_test_only_and_stops_when_nothing_helps() -> None:
+@pytest.mark.parametrize("criterion", ["log_loss", "accuracy"])
+def test_greedy_selection_uses_public_test_only_and_stops_when_nothing_helps(criterion: str) -> None:
     index = _index()
     public = index.mask("PublicTest")
+    truth = index.data.labels[public]
     rng = np.random.default_rng(5)
     good = _member(index, rng.random(90) < 0.8, "good")
     other = _member(index, rng.random(90) < 0.7, "other")
     # "cheat" is perfect on PrivateTest and useless on PublicTest: it must never be chosen
     cheat = _member(index, ~public, "cheat")
-    selection = select_ensemble([cheat, other, good], index)
+    selection = select_ensemble([cheat, other, good], index, criterion=criterion)
     assert selection.members[0] == "good" and "cheat" not in selection.members
-    assert selection.steps[0] == (
-        "good",
-        pytest.approx(np.mean(good.probabilities[public].argmax(1) == index.data.labels[public])),
-    )
-    assert selection.public_accuracy >= selection.steps[0][1]
+    assert selection.steps[0] == ("good", pytest.approx(np.mean(good.probabilities[public].argmax(1) == truth)))
+    by_name = {m.name: m.probabilities[public].astype(np.float64) for m in (cheat, other, good)}
+
+    def loss(names: tuple[str, ...]) -> float:
+        mean = sum(by_name[n] for n in names) / len(names)
+        return float(-np.mean(np.log(mean[np.arange(len(truth)), truth])))
+
+    prefixes = [selection.members[: i + 1] for i in range(len(selection.members))]
+    if criterion == "accuracy":
+        assert selection.public_accuracy >= selection.steps[0][1]
+    else:  # every step lowers the PublicTest log-loss
+        assert all(loss(a) > loss(b) for a, b in itertools.pairwise(prefixes))
+    assert selection.public_accuracy == selection.steps[-1][1]
     with pytest.raises(ValueError, match="empty"):
         select_ensemble([], index)
+    with pytest.raises(ValueError, match="unknown selection criterion 'auc'"):
+        select_ensemble([good], index, criterion="auc")
 
 
 def test_teacher_targets_average_and_weigh_repeats() -> None:

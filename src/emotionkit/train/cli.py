@@ -398,6 +398,9 @@ def _bank_main(argv: list[str]) -> int:
     select = sub.add_parser("select", parents=[common], help="greedy ensemble selection on PublicTest")
     select.add_argument("--max-size", type=int, default=8, help="most members, repeats counted (default: 8)")
     select.add_argument("--output", type=Path, help="write the selection as JSON here")
+    select.add_argument(
+        "--by", choices=["log-loss", "accuracy"], default="log-loss", help="what to optimise on PublicTest"
+    )
     sub.add_parser("list", parents=[common], help="list the members and their PublicTest accuracy")
     args = parser.parse_args(argv)
     root = data_root()
@@ -422,13 +425,13 @@ def _bank_main(argv: list[str]) -> int:
                 meta["commit"] = args.commit
             _add_to_bank(args.model, data, args.bank, args.name, meta, args.member)
             return 0
-        return _select(args.bank, data, args.max_size, args.output)
+        return _select(args.bank, data, args.max_size, args.output, args.by.replace("-", "_"))
     except (FileNotFoundError, ValueError) as exc:
         print(f"emotionkit-train bank: error: {exc}", file=sys.stderr)
         return 2
 
 
-def _select(bank: Path, data: Path, max_size: int, output: Path | None) -> int:
+def _select(bank: Path, data: Path, max_size: int, output: Path | None, criterion: str) -> int:
     """Print the members, the greedy PublicTest selection, and PrivateTest figures (reported, never used)."""
     from emotionkit.train.bank import Fer2013Index, load_bank, select_ensemble, teacher_targets
     from emotionkit.train.data import ferplus_majority
@@ -459,10 +462,10 @@ def _select(bank: Path, data: Path, max_size: int, output: Path | None) -> int:
     print("|---|---|---|---|---|")
     for m in members:
         print(row(m.name, str(m.meta.get("architecture", {}).get("name", "?")), [m.name]))
-    selection = select_ensemble(members, index, max_size=max_size)
+    selection = select_ensemble(members, index, max_size=max_size, criterion=criterion)
     print(row("greedy selection", " + ".join(selection.members), selection.members))
     print("(flip-averaged probabilities; selection reads PublicTest only, the other columns are reported)")
-    print("\ngreedy selection on PublicTest:")
+    print(f"\ngreedy selection on PublicTest ({criterion.replace('_', '-')}; PublicTest accuracy after each step):")
     for name, step_accuracy in selection.steps:
         print(f"  + {name}: {step_accuracy:.2%}")
     _, accuracy, ferplus = scores(selection.members)
@@ -474,6 +477,7 @@ def _select(bank: Path, data: Path, max_size: int, output: Path | None) -> int:
         output.write_text(
             json.dumps(
                 {
+                    "criterion": criterion,
                     "members": list(selection.members),
                     "steps": [list(step) for step in selection.steps],
                     "public_test_accuracy": selection.public_accuracy,

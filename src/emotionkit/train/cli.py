@@ -157,9 +157,9 @@ def main(argv: list[str] | None = None) -> int:
             if not weights.is_file():
                 raise FileNotFoundError(f"backbone weights not found: {weights} (set --weights-dir)")
             recipe.backbone_weights = str(weights)
-        if args.data is None and root is None:
+        data = _fer2013_folder(args.data)
+        if data is None:
             raise FileNotFoundError("no training data: give --data FOLDER or set EMOTIONKIT_DATA")
-        data = args.data or root / "data" / "fer2013"  # type: ignore[operator]
         if args.folder:
             full = load_image_folder(data)
             order = np.random.default_rng(recipe.seed).permutation(len(full))
@@ -318,6 +318,12 @@ def _add_to_bank(
     return path
 
 
+def _fer2013_folder(given: Path | None) -> Path | None:
+    """``--data``, else ``$EMOTIONKIT_DATA/data/fer2013``, else ``None``."""
+    root = data_root()
+    return given or (root / "data" / "fer2013" if root else None)
+
+
 def _park_main(argv: list[str]) -> int:
     """``emotionkit-train park RUN_DIR DEST``: keep an unfinished run in a small, committable folder."""
     from emotionkit.train.checkpoint import PARK_LIMIT_BYTES, park_run
@@ -361,8 +367,7 @@ def _calibrate_main(argv: list[str]) -> int:
         help="split to fit on (default: PublicTest)",
     )
     args = parser.parse_args(argv)
-    root = data_root()
-    data = args.data or (root / "data" / "fer2013" if root else None)
+    data = _fer2013_folder(args.data)
     from emotionkit.train.calibrate import calibrate_model_folder
     from emotionkit.train.data import load_fer2013_folder
 
@@ -403,8 +408,7 @@ def _bank_main(argv: list[str]) -> int:
     )
     sub.add_parser("list", parents=[common], help="list the members and their PublicTest accuracy")
     args = parser.parse_args(argv)
-    root = data_root()
-    data = args.data or (root / "data" / "fer2013" if root else None)
+    data = _fer2013_folder(args.data)
     try:
         if args.verb == "list":
             from emotionkit.train.bank import load_bank

@@ -40,7 +40,7 @@ def test_a_parked_run_resumes_in_a_new_folder_where_it_stopped(fer_folder: Path,
     required = sum((first / n).stat().st_size for n in everything.kept if n != "best.weights.h5" and "epochs/" not in n)
     capsys.readouterr()
     parked = tmp_path / "training" / "checkpoints" / "tiny"
-    argv = ["park", str(first), str(parked), "--max-mb", str((required + 10) / 2**20)]
+    argv = ["park", str(first), str(parked), "--max-mb", str((required + 10) / 1e6)]
     assert train_main(argv) == 0
     assert "parked 2 epochs" in capsys.readouterr().out
     record = json.loads((parked / PARKED_NAME).read_text())
@@ -84,7 +84,7 @@ def test_refusals_say_what_is_wrong(fer_folder: Path, tmp_path: Path) -> None:
     recipe.write_text(json.dumps({"architecture": TINY_ARCH, "head_epochs": 0, "batch_size": 16}))
     run = tmp_path / "run"
     assert _train(fer_folder, recipe, run, tmp_path / "m", "--epochs", "1") == 0
-    with pytest.raises(ValueError, match="over the 0.0 MiB limit .* too big to park"):
+    with pytest.raises(ValueError, match="over the 0.0 MB limit .* too big to park"):
         park_run(run, tmp_path / "out", max_bytes=1000)
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out-*"))
     with pytest.raises(FileNotFoundError, match="is not a parked run"):

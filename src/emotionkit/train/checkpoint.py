@@ -26,8 +26,8 @@ from pathlib import Path
 
 __all__ = ["PARK_LIMIT_BYTES", "PARKED_NAME", "ParkedRun", "park_run", "resume_run"]
 
-PARK_LIMIT_BYTES = 10 * 1024 * 1024
-"""Default size limit of a parked run (10 MiB)."""
+PARK_LIMIT_BYTES = 10_000_000
+"""Default size limit of a parked run (10 MB: what the repository accepts under ``training/``)."""
 PARKED_NAME = "PARKED.json"
 """The file in a parked folder that lists what was kept and what was left out."""
 
@@ -112,7 +112,7 @@ def park_run(
     total = sum(size(name) for name in required)
     if total > max_bytes:
         raise ValueError(
-            f"the files a resume needs take {total / 2**20:.1f} MiB, over the {max_bytes / 2**20:.1f} MiB limit "
+            f"the files a resume needs take {total / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit "
             f"({', '.join(required)}): this network (with its optimizer state) is too big to park"
         )
     kept, left_out = list(required), []

@@ -334,18 +334,16 @@ def _park_main(argv: list[str]) -> int:
     )
     parser.add_argument("run_dir", type=Path, help="the run folder (--run-dir of the training)")
     parser.add_argument("dest", type=Path, help="the folder to write (e.g. training/checkpoints/NAME)")
-    parser.add_argument(
-        "--max-mb", type=float, default=PARK_LIMIT_BYTES / 2**20, help="size limit in MiB (default: 10)"
-    )
+    parser.add_argument("--max-mb", type=float, default=PARK_LIMIT_BYTES / 1e6, help="size limit in MB (default: 10)")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier parking of the run")
     args = parser.parse_args(argv)
     try:
-        parked = park_run(args.run_dir, args.dest, int(args.max_mb * 2**20), overwrite=args.overwrite)
+        parked = park_run(args.run_dir, args.dest, int(args.max_mb * 1e6), overwrite=args.overwrite)
     except (FileNotFoundError, FileExistsError, ValueError) as exc:
         print(f"emotionkit-train park: error: {exc}", file=sys.stderr)
         return 2
     print(
-        f"parked {parked.epochs_done} epochs in {parked.folder} ({parked.size_bytes / 2**20:.1f} MiB); "
+        f"parked {parked.epochs_done} epochs in {parked.folder} ({parked.size_bytes / 1e6:.1f} MB); "
         f"left out: {', '.join(parked.left_out) or 'nothing'}"
     )
     return 0

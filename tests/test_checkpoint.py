@@ -57,6 +57,11 @@ def test_a_parked_run_resumes_in_a_new_folder_where_it_stopped(fer_folder: Path,
     assert (second / "commit.txt").read_text() == (first / "commit.txt").read_text()
     config = json.loads((tmp_path / "m2" / "config.json").read_text())
     assert config["training"]["selected"] in {"average", "best_epoch", "last_epoch"}
+    # a recipe that does not load is refused before anything is copied into the run folder
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"architecture": TINY_ARCH, "mixing": {"mixup": -1}}))
+    assert _train(fer_folder, bad, tmp_path / "third", tmp_path / "m4", "--resume-from", str(parked)) == 2
+    assert not (tmp_path / "third").exists()
     # the new folder now holds a run: resuming into it again is refused with a one-line error
     assert _train(fer_folder, recipe, second, tmp_path / "m3", "--resume-from", str(parked)) == 2
     assert "already holds a run" in capsys.readouterr().err

@@ -298,30 +298,33 @@ def select_ensemble(
     probs = {m.name: m.probabilities[mask].astype(np.float64) for m in members}
 
     def score(total: np.ndarray, count: int) -> tuple[float, float]:
+        """``(accuracy, log-loss)`` of the mean of ``count`` members summed in ``total``."""
         mean = total / count
         accuracy = float(np.mean(mean.argmax(1) == truth))
         loss = float(-np.mean(np.log(np.maximum(mean[np.arange(len(truth)), truth], 1e-12))))
+        return accuracy, loss
+
+    def rank(scored: tuple[float, float]) -> tuple[float, float]:
+        accuracy, loss = scored
         return (accuracy, -loss) if criterion == "accuracy" else (-loss, accuracy)
 
     chosen: list[str] = []
     steps: list[tuple[str, float]] = []
     total = np.zeros_like(next(iter(probs.values())))
     best = (-np.inf, -np.inf)
-    public_accuracy = 0.0
     while len(chosen) < max_size:
         candidates = [n for n in probs if with_replacement or n not in chosen]
         scored = [(score(total + probs[n], len(chosen) + 1), n) for n in candidates]
         if not scored:
             break
-        top, name = max(scored, key=lambda item: item[0])
-        if chosen and top <= best:
+        top, name = max(scored, key=lambda item: rank(item[0]))
+        if chosen and rank(top) <= best:
             break
         chosen.append(name)
         total = total + probs[name]
-        best = top
-        public_accuracy = top[0] if criterion == "accuracy" else top[1]
-        steps.append((name, public_accuracy))
-    return Selection(tuple(chosen), tuple(steps), public_accuracy)
+        best = rank(top)
+        steps.append((name, top[0]))
+    return Selection(tuple(chosen), tuple(steps), steps[-1][1] if steps else 0.0)
 
 
 def teacher_targets(members: Sequence[BankMember], names: Sequence[str], rows: np.ndarray) -> np.ndarray:

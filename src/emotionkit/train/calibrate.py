@@ -130,7 +130,7 @@ def calibrate_model_folder(
             f"{folder} ({config.architecture.get('name')}) has no final 'head_logits' layer: calibrate single "
             "networks (calibrate an ensemble's members, then combine them)"
         ) from None
-    recognizer = EmotionRecognizer.from_pretrained(folder, runtime="keras")
+    recognizer = EmotionRecognizer(model, config, source=str(folder))  # it runs a copy of the model
     probabilities = predict_probabilities(recognizer, data.images)
     bias = fit_class_bias(probabilities, data.labels)
     kernel, offsets = head.get_weights()

@@ -133,11 +133,6 @@ def main(argv: list[str] | None = None) -> int:
     from emotionkit.train.trainer import TrainConfig  # imports Keras: after argument parsing
 
     try:
-        if args.resume_from is not None:
-            from emotionkit.train.checkpoint import resume_run
-
-            resume_run(args.resume_from, args.run_dir)
-            print(f"resuming the run parked in {args.resume_from} in {args.run_dir}", flush=True)
         recipe = TrainConfig.from_file(resolve_recipe(args.recipe))
         if args.epochs is not None:
             recipe.epochs = args.epochs
@@ -170,6 +165,11 @@ def main(argv: list[str] | None = None) -> int:
             val_ds = load_fer2013_folder(data, "PublicTest")
             if recipe.ferplus_weight:
                 train_ds = mix_ferplus_votes(train_ds, data / "ferplus.csv", recipe.ferplus_weight)
+        if args.resume_from is not None:  # last: a bad recipe or data path leaves the run folder untouched
+            from emotionkit.train.checkpoint import resume_run
+
+            resume_run(args.resume_from, args.run_dir)
+            print(f"resuming the run parked in {args.resume_from} in {args.run_dir}", flush=True)
     except (FileNotFoundError, FileExistsError, ValueError) as exc:
         print(f"emotionkit-train: error: {exc}", file=sys.stderr)
         return 2
@@ -454,8 +454,8 @@ def _select(bank: Path, data: Path, max_size: int, output: Path | None, criterio
             ferplus = float(np.mean(probs[kept].argmax(1) == majority[kept]))
         return pub, priv, ferplus
 
-    def row(label: str, detail: str, names: Sequence[str]) -> str:
-        pub, priv, ferplus = scores(names)
+    def row(label: str, detail: str, figures: tuple[float, float, float | None]) -> str:
+        pub, priv, ferplus = figures
         shown = "n/a" if ferplus is None else f"{ferplus:.2%}"
         return f"| {label} | {detail} | {pub:.2%} | {priv:.2%} | {shown} |"
 
@@ -463,14 +463,15 @@ def _select(bank: Path, data: Path, max_size: int, output: Path | None, criterio
     print(f"| member | architecture | PublicTest | PrivateTest | FER+ majority, PrivateTest{count} |")
     print("|---|---|---|---|---|")
     for m in members:
-        print(row(m.name, str(m.meta.get("architecture", {}).get("name", "?")), [m.name]))
+        print(row(m.name, str(m.meta.get("architecture", {}).get("name", "?")), scores([m.name])))
     selection = select_ensemble(members, index, max_size=max_size, criterion=criterion)
-    print(row("greedy selection", " + ".join(selection.members), selection.members))
+    chosen = scores(selection.members)
+    print(row("greedy selection", " + ".join(selection.members), chosen))
     print("(flip-averaged probabilities; selection reads PublicTest only, the other columns are reported)")
     print(f"\ngreedy selection on PublicTest ({criterion.replace('_', '-')}; PublicTest accuracy after each step):")
     for name, step_accuracy in selection.steps:
         print(f"  + {name}: {step_accuracy:.2%}")
-    _, accuracy, ferplus = scores(selection.members)
+    _, accuracy, ferplus = chosen
     print(
         f"chosen ensemble {list(selection.members)}: PublicTest {selection.public_accuracy:.2%}, "
         f"PrivateTest {accuracy:.2%} (reported, never used to choose)"

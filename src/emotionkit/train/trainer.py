@@ -362,8 +362,8 @@ def train(
 
     backbone = next((layer for layer in classifier.layers if layer.name == "backbone"), None)
     head_done = run_dir / "head.weights.h5"
-    finetune_started = any(row["stage"] == "finetune" for row in _read_history(run_dir / "history.jsonl"))
-    if backbone is not None and config.head_epochs > 0 and not finetune_started:  # stage 2's backup holds it all
+    finetune_done = sum(1 for row in _read_history(run_dir / "history.jsonl") if row["stage"] == "finetune")
+    if backbone is not None and config.head_epochs > 0 and not finetune_done:  # stage 2's backup holds it all
         if head_done.is_file():
             classifier.load_weights(str(head_done))
         else:
@@ -393,9 +393,7 @@ def train(
     first_averaged = config.epochs - config.average_last_epochs if config.average_last_epochs > 0 else None
     recorder = _EpochRecorder(run_dir, "finetune", classifier, keep_from=first_averaged)
     if batches is not None:  # a resumed run goes on with the shuffles and mixes of the epochs it has not done
-        batches.epoch = config.head_epochs + sum(
-            1 for row in _read_history(run_dir / "history.jsonl") if row["stage"] == "finetune"
-        )
+        batches.epoch = config.head_epochs + finetune_done
     trainer.fit(
         **fit_data,
         epochs=config.epochs,

@@ -15,6 +15,7 @@ from emotionkit.labels import EMOTIONS
 from emotionkit.train.bank import (
     BankMember,
     Fer2013Index,
+    calibrate_members,
     load_bank,
     member_probabilities,
     select_ensemble,
@@ -129,6 +130,33 @@ def test_teacher_targets_average_and_weigh_repeats() -> None:
         teacher_targets([a], ["c"], np.array([0]))
 
 
+def test_calibrated_members_undo_a_shifted_prior_fitted_on_public_test_only() -> None:
+    index = _index(n_per_split=200, seed=3)
+    labels = index.data.labels
+    # a member that knows the labels but whose prior for class 2 is far too low
+    # on PublicTest and Training only; PrivateTest rows carry no signal at all
+    logits = np.where(np.arange(7) == labels[:, None], 2.0, 0.0)
+    logits[:, 2] -= 3.0
+    logits[index.mask("PrivateTest")] = 0.0
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    member = BankMember("shy", probs.astype(np.float32), {"seed": 1})
+    before = member.probabilities.copy()
+    public = index.mask("PublicTest")
+    [calibrated] = calibrate_members([member], index)
+    np.testing.assert_array_equal(member.probabilities, before)  # the input is not modified
+    assert member.meta == {"seed": 1}
+    assert calibrated.name == "shy" and calibrated.meta["calibrated_on"] == "PublicTest"
+    bias = np.array(calibrated.meta["class_bias"])
+    assert bias[2] - np.delete(bias, 2).max() > 1.0  # class 2 is lifted
+    assert np.mean(calibrated.probabilities[public].argmax(1) == labels[public]) == 1.0
+    assert np.mean(member.probabilities[public].argmax(1) == labels[public]) < 1.0
+    np.testing.assert_allclose(calibrated.probabilities.sum(1), 1.0, atol=1e-6)
+    shifted = probs * np.exp(bias)
+    np.testing.assert_allclose(calibrated.probabilities, shifted / shifted.sum(1, keepdims=True), atol=1e-6)
+    with pytest.raises(ValueError, match="PrivateTest is the reported split"):
+        calibrate_members([member], index, split="PrivateTest")
+
+
 def test_member_probabilities_are_the_flip_averaged_classify_step(tiny_recognizer, fer_folder: Path) -> None:
     index = Fer2013Index.load(fer_folder)
     probs = member_probabilities(tiny_recognizer, index)
@@ -182,15 +210,21 @@ def test_cli_trains_into_the_bank_selects_and_distils_from_it(fer_folder: Path, 
     assert all(cell.endswith("%") for line in table[1:] for cell in line.strip("| ").split(" | ")[2:])
     chosen = json.loads(selection.read_text())["members"]
     assert set(chosen) <= {"tiny-s1", "tiny-s2"}
+    select = ["bank", "select", "--bank", str(bank), "--data", str(fer_folder), "--output", str(selection)]
+    assert train_main([*select, "--calibrated"]) == 0
+    assert "calibrated on PublicTest" in capsys.readouterr().out
+    assert json.loads(selection.read_text())["calibrated_on"] == "PublicTest"
     assert train_main(["bank", "list", "--bank", str(bank)]) == 0
     assert "tiny-s2" in capsys.readouterr().out
 
     student = tmp_path / "student.json"
-    student.write_text(json.dumps({**base, "bank_teachers": chosen, "distill_weight": 0.7}))
+    student.write_text(json.dumps({**base, "bank_teachers": chosen, "distill_weight": 0.7, "calibrate_teachers": True}))
     run = ["--run-dir", str(tmp_path / "rs"), "--output", str(tmp_path / "student")]
     assert train_main(["--recipe", str(student), *run, *common]) == 0
+    assert "calibrated on PublicTest" in capsys.readouterr().out
     config = json.loads((tmp_path / "student" / "config.json").read_text())
     assert config["training"]["recipe"]["bank_teachers"] == chosen
+    assert config["training"]["recipe"]["calibrate_teachers"] is True
 
     # an ensemble folder's member can be added on its own; bad input is a usage error
     add = ["bank", "add", str(tmp_path / "m1"), "--name", "again", "--bank", str(bank), "--data", str(fer_folder)]

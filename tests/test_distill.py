@@ -107,6 +107,8 @@ def test_recipe_distils_a_member_and_combines_a_subset(fer_folder: Path, tmp_pat
         ({"ferplus_weight": 1.5}, "ferplus_weight must be a number in"),
         ({"ensemble": [{"seed": 1, "ferplus_weight": "half"}]}, "ferplus_weight must be a number in"),
         ({"bank_teachers": "mnv2"}, "bank_teachers must be a list"),
+        ({"bank_teachers": ["a"], "calibrate_teachers": 1}, "calibrate_teachers must be true or false"),
+        ({"calibrate_teachers": True}, "calibrate_teachers needs bank_teachers"),
     ],
 )
 def test_recipe_rejects_bad_distillation_keys(tmp_path: Path, extra: dict[str, object], message: str) -> None:

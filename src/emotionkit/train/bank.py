@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from emotionkit.labels import EMOTIONS
+from emotionkit.train.calibrate import fit_class_bias
 from emotionkit.train.data import FER_SPLITS, FaceDataset, load_fer2013_folder
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "BankMember",
     "Fer2013Index",
     "Selection",
+    "calibrate_members",
     "load_bank",
     "member_probabilities",
     "select_ensemble",
@@ -232,6 +234,45 @@ def load_bank(bank: str | Path, index: Fer2013Index | None = None) -> list[BankM
         probs /= probs.sum(1, keepdims=True)
         members.append(BankMember(path.stem, probs, meta))
     return members
+
+
+def calibrate_members(
+    members: Sequence[BankMember], index: Fer2013Index, split: str = "PublicTest"
+) -> list[BankMember]:
+    """Class-bias calibrate every member on a validation split.
+
+    Each member's probabilities become ``softmax(log p + b)`` with its own offsets ``b``
+    from [`fit_class_bias`][emotionkit.train.calibrate.fit_class_bias] on ``split`` (see
+    [`emotionkit.train.calibrate`][emotionkit.train.calibrate]). A member taught by FER+
+    votes rarely says "fear" on FER-2013; calibrated, it stops dragging an ensemble (and a
+    student taught by it) away from the labels it is scored on.
+
+    Args:
+        members: The bank.
+        index: The image index.
+        split: ``"PublicTest"`` (the validation split) or ``"Training"``; never the reported split.
+
+    Returns:
+        New members (same names) whose ``meta`` records ``class_bias`` and ``calibrated_on``;
+        the inputs are not modified.
+
+    Raises:
+        ValueError: If ``split`` is ``"PrivateTest"`` or unknown.
+
+    Examples:
+        >>> calibrated = calibrate_members(load_bank("training/teachers", index), index)  # doctest: +SKIP
+    """
+    if split == "PrivateTest":
+        raise ValueError("PrivateTest is the reported split: calibrate on PublicTest or Training")
+    mask = index.mask(split)
+    calibrated = []
+    for member in members:
+        bias = fit_class_bias(member.probabilities[mask], index.data.labels[mask])
+        shifted = member.probabilities.astype(np.float64) * np.exp(bias)
+        probs = (shifted / shifted.sum(1, keepdims=True)).astype(np.float32)
+        meta = {**member.meta, "class_bias": [round(float(b), 3) for b in bias], "calibrated_on": split}
+        calibrated.append(BankMember(member.name, probs, meta))
+    return calibrated
 
 
 @dataclass(frozen=True)

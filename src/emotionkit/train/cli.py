@@ -236,7 +236,7 @@ def _distilled(recipe: TrainConfig, train_ds: FaceDataset, teachers: list[Path])
 
 def _bank_distilled(recipe: TrainConfig, train_ds: FaceDataset, data: Path, bank: Path) -> FaceDataset:
     """The training set with distillation targets from the recipe's bank members."""
-    from emotionkit.train.bank import Fer2013Index, load_bank, teacher_targets
+    from emotionkit.train.bank import Fer2013Index, calibrate_members, load_bank, teacher_targets
     from emotionkit.train.distill import distillation_targets
 
     index = Fer2013Index.load(data)
@@ -245,8 +245,12 @@ def _bank_distilled(recipe: TrainConfig, train_ds: FaceDataset, data: Path, bank
         rows = np.array([position[Path(p).relative_to(data).as_posix()] for p in train_ds.paths])
     except (KeyError, ValueError):
         raise ValueError(f"the training images are not all FER-2013 images under {data}") from None
-    teacher = teacher_targets(load_bank(bank, index), recipe.bank_teachers, rows)
-    print(f"distilling from bank members {', '.join(recipe.bank_teachers)} ({bank})", flush=True)
+    members = load_bank(bank, index)
+    if recipe.calibrate_teachers:
+        members = calibrate_members(members, index)
+    teacher = teacher_targets(members, recipe.bank_teachers, rows)
+    calibrated = " calibrated on PublicTest" if recipe.calibrate_teachers else ""
+    print(f"distilling from bank members {', '.join(recipe.bank_teachers)}{calibrated} ({bank})", flush=True)
     return distillation_targets(train_ds, teacher, recipe.distill_weight, recipe.distill_temperature)
 
 
@@ -404,6 +408,11 @@ def _bank_main(argv: list[str]) -> int:
     select.add_argument(
         "--by", choices=["log-loss", "accuracy"], default="log-loss", help="what to optimise on PublicTest"
     )
+    select.add_argument(
+        "--calibrated",
+        action="store_true",
+        help="class-bias calibrate each member on PublicTest first (recipe key calibrate_teachers)",
+    )
     sub.add_parser("list", parents=[common], help="list the members and their PublicTest accuracy")
     args = parser.parse_args(argv)
     data = _fer2013_folder(args.data)
@@ -427,19 +436,22 @@ def _bank_main(argv: list[str]) -> int:
                 meta["commit"] = args.commit
             _add_to_bank(args.model, data, args.bank, args.name, meta, args.member)
             return 0
-        return _select(args.bank, data, args.max_size, args.output, args.by.replace("-", "_"))
+        return _select(args.bank, data, args.max_size, args.output, args.by.replace("-", "_"), args.calibrated)
     except (FileNotFoundError, ValueError) as exc:
         print(f"emotionkit-train bank: error: {exc}", file=sys.stderr)
         return 2
 
 
-def _select(bank: Path, data: Path, max_size: int, output: Path | None, criterion: str) -> int:
+def _select(bank: Path, data: Path, max_size: int, output: Path | None, criterion: str, calibrated: bool) -> int:
     """Print the members, the greedy PublicTest selection, and PrivateTest figures (reported, never used)."""
-    from emotionkit.train.bank import Fer2013Index, load_bank, select_ensemble, teacher_targets
+    from emotionkit.train.bank import Fer2013Index, calibrate_members, load_bank, select_ensemble, teacher_targets
     from emotionkit.train.data import ferplus_majority
 
     index = Fer2013Index.load(data)
     members = load_bank(bank, index)
+    if calibrated:
+        members = calibrate_members(members, index)
+        print("every member class-bias calibrated on PublicTest (recipe key calibrate_teachers)")
     public, private = index.mask("PublicTest"), index.mask("PrivateTest")
     majority = ferplus_majority(index.data, data / "ferplus.csv")[private] if (data / "ferplus.csv").is_file() else None
     kept = majority >= 0 if majority is not None else None
@@ -481,6 +493,7 @@ def _select(bank: Path, data: Path, max_size: int, output: Path | None, criterio
             json.dumps(
                 {
                     "criterion": criterion,
+                    "calibrated_on": "PublicTest" if calibrated else None,
                     "members": list(selection.members),
                     "steps": [list(step) for step in selection.steps],
                     "public_test_accuracy": selection.public_accuracy,

@@ -74,6 +74,9 @@ class TrainConfig:
         bank_teachers: Names of teacher-bank members whose mean probabilities on the
             training images teach this model (``distill_weight``, ``distill_temperature``;
             see [`emotionkit.train.bank`][emotionkit.train.bank]). Empty = no bank teacher.
+        calibrate_teachers: Class-bias calibrate each bank teacher on PublicTest before
+            averaging (see [`calibrate_members`][emotionkit.train.bank.calibrate_members]), so
+            members taught by FER+ votes do not pass their low "fear" prior on to the student.
     """
 
     architecture: dict[str, Any]
@@ -102,6 +105,7 @@ class TrainConfig:
     ferplus_weight: float = 0.0
     bank_teachers: list[str] = field(default_factory=list)
     calibrate: bool = False
+    calibrate_teachers: bool = False
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
@@ -149,8 +153,11 @@ class TrainConfig:
                     block["mixing"] = check_mixing(block["mixing"])
                 except ValueError as exc:
                     raise ValueError(f"{path}: {exc}") from None
-        if not isinstance(data.get("calibrate", False), bool):
-            raise ValueError(f"{path}: calibrate must be true or false, got {data['calibrate']!r}")
+        for key in ("calibrate", "calibrate_teachers"):
+            if not isinstance(data.get(key, False), bool):
+                raise ValueError(f"{path}: {key} must be true or false, got {data[key]!r}")
+        if data.get("calibrate_teachers") and not teachers_in_bank:
+            raise ValueError(f"{path}: calibrate_teachers needs bank_teachers")
         if data.get("distill_from"):
             raise ValueError(f"{path}: distill_from belongs in an ensemble member's overrides")
         combine = data.get("combine")

@@ -5,10 +5,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import TINY_ARCH
 from emotionkit.train.checkpoint import PARKED_NAME, park_run, resume_run
+
+
+def _datasets(path: Path) -> dict[str, np.ndarray]:
+    import h5py
+
+    found: dict[str, np.ndarray] = {}
+    with h5py.File(path, "r") as h5:
+        h5.visititems(lambda name, item: found.update({name: item[()]}) if isinstance(item, h5py.Dataset) else None)
+    return found
 
 
 def _history(run: Path) -> list[tuple[str, int]]:
@@ -94,3 +104,50 @@ def test_refusals_say_what_is_wrong(fer_folder: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out-*"))
     with pytest.raises(FileNotFoundError, match="is not a parked run"):
         resume_run(run, tmp_path / "elsewhere")
+
+
+def test_a_compact_optimizer_state_parks_smaller_and_resumes_close_to_exact(
+    fer_folder: Path, tmp_path: Path, capsys
+) -> None:
+    from emotionkit.train.cli import main as train_main
+
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"architecture": TINY_ARCH, "head_epochs": 0, "batch_size": 16}))
+    first = tmp_path / "first"
+    assert _train(fer_folder, recipe, first, tmp_path / "m1", "--epochs", "2") == 0
+    before = {p: p.read_bytes() for p in first.rglob("*") if p.is_file()}
+    exact = park_run(first, tmp_path / "exact", max_bytes=50 * 2**20, optimizer_state="exact")
+    backup = next(name for name in exact.kept if name.startswith("backup_finetune/") and name.endswith(".h5"))
+    argv = ["park", str(first), str(tmp_path / "compact"), "--max-mb", "50", "--optimizer-state", "compact"]
+    assert train_main(argv) == 0 and "compact optimizer state" in capsys.readouterr().out
+    compact = park_run(first, tmp_path / "compact", max_bytes=50 * 2**20, optimizer_state="compact", overwrite=True)
+    assert (exact.optimizer_state, compact.optimizer_state) == ("exact", "compact")
+    assert compact.size_bytes < exact.size_bytes
+    record = json.loads((tmp_path / "compact" / PARKED_NAME).read_text())
+    assert record["optimizer_state"] == "compact"
+    # "auto" keeps the state exact while it fits, and goes compact when only that fits
+    required = exact.size_bytes - sum((first / n).stat().st_size for n in exact.kept if n == "best.weights.h5")
+    assert park_run(first, tmp_path / "a1", max_bytes=required).optimizer_state == "exact"
+    assert park_run(first, tmp_path / "a2", max_bytes=required - 1).optimizer_state == "compact"
+    with pytest.raises(ValueError, match="with its exact optimizer state.* too big to park"):
+        park_run(first, tmp_path / "a3", max_bytes=required - 1, optimizer_state="exact")
+    with pytest.raises(ValueError, match="optimizer_state must be one of auto, exact, compact, got 'half'"):
+        park_run(first, tmp_path / "a4", optimizer_state="half")
+
+    original = _datasets(first / backup)
+    stored = _datasets(tmp_path / "compact" / backup)
+    resumed = resume_run(tmp_path / "compact", tmp_path / "second")
+    restored = _datasets(resumed / backup)
+    assert set(original) == set(stored) == set(restored)
+    moments = [name for name in original if name.startswith("optimizer/") and original[name].dtype == np.float32]
+    assert moments and all(stored[name].dtype == np.float16 for name in moments)
+    for name, values in original.items():
+        assert restored[name].dtype == values.dtype, name
+        if name in moments:  # float16 signed square roots: about 1e-3 relative error once squared back
+            np.testing.assert_allclose(restored[name], values, rtol=2e-3, atol=1e-12, err_msg=name)
+        else:  # the weights, BatchNorm statistics and the step counter are kept exactly
+            np.testing.assert_array_equal(restored[name], values, err_msg=name)
+    assert {p: p.read_bytes() for p in first.rglob("*") if p.is_file()} == before  # the run folder is untouched
+    out = tmp_path / "m2"
+    assert _train(fer_folder, recipe, tmp_path / "second", out, "--epochs", "3") == 0
+    assert _history(tmp_path / "second") == [("finetune", e) for e in range(3)]

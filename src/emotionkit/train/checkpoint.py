@@ -24,14 +24,23 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PARK_LIMIT_BYTES", "PARKED_NAME", "ParkedRun", "park_run", "resume_run"]
+import numpy as np
+
+__all__ = ["OPTIMIZER_STATES", "PARK_LIMIT_BYTES", "PARKED_NAME", "ParkedRun", "park_run", "resume_run"]
 
 PARK_LIMIT_BYTES = 10_000_000
 """Default size limit of a parked run (10 MB: what the repository accepts under ``training/``)."""
 PARKED_NAME = "PARKED.json"
 """The file in a parked folder that lists what was kept and what was left out."""
 
+OPTIMIZER_STATES = ("auto", "exact", "compact")
+"""How [`park_run`][emotionkit.train.checkpoint.park_run] keeps the optimizer state: ``"exact"`` (as
+trained), ``"compact"`` (float16 signed square roots) or ``"auto"`` (exact when the run fits, else compact)."""
+
 _BACKUPS = ("backup_finetune", "backup_head")  # newest stage first
+_OPTIMIZER_GROUP = "optimizer"  # where a Keras weights file keeps the optimizer's variables
+_ENCODING_ATTR = "emotionkit_encoding"
+_COMPACT = "float16 signed square root"
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,8 @@ class ParkedRun:
         left_out: Optional files that did not fit under the limit.
         size_bytes: Total size of the kept files.
         epochs_done: Training epochs recorded in the history (both stages).
+        optimizer_state: How the optimizer moments were kept, ``"exact"`` or ``"compact"``
+            (see [`OPTIMIZER_STATES`][emotionkit.train.checkpoint.OPTIMIZER_STATES]).
     """
 
     folder: Path
@@ -51,6 +62,7 @@ class ParkedRun:
     left_out: tuple[str, ...]
     size_bytes: int
     epochs_done: int
+    optimizer_state: str = "exact"
 
 
 def _relative_files(run_dir: Path, sub: str) -> list[str]:
@@ -60,8 +72,47 @@ def _relative_files(run_dir: Path, sub: str) -> list[str]:
     )
 
 
+def _rewrite_weights_file(src: Path, dst: Path, encode: bool) -> None:
+    """Copy a Keras ``.weights.h5`` file, encoding (or decoding) its optimizer variables; the rest is copied as is."""
+    import h5py
+
+    with h5py.File(src, "r") as source, h5py.File(dst, "w") as target:
+        target.attrs.update(dict(source.attrs))
+
+        def copy(name: str, item: object) -> None:
+            if isinstance(item, h5py.Group):
+                target.require_group(name).attrs.update(dict(item.attrs))
+                return
+            assert isinstance(item, h5py.Dataset)
+            values, attrs = item[()], dict(item.attrs)
+            floating = np.issubdtype(item.dtype, np.floating)
+            if encode and floating and name.split("/")[0] == _OPTIMIZER_GROUP and item.dtype != np.float16:
+                values = (np.sign(values) * np.sqrt(np.abs(values))).astype(np.float16)
+                attrs[_ENCODING_ATTR] = f"{_COMPACT} of {item.dtype}"
+            elif not encode and str(attrs.get(_ENCODING_ATTR, "")).startswith(_COMPACT):
+                wide = values.astype(np.float64)
+                values = (np.sign(wide) * wide * wide).astype(str(attrs.pop(_ENCODING_ATTR)).rsplit(" ", 1)[-1])
+            target.create_dataset(name, data=values)
+            target[name].attrs.update(attrs)
+
+        source.visititems(copy)
+
+
+def _copy_into(source: Path, target: Path, encode: bool | None) -> None:
+    """Copy one file; Keras weights files are rewritten when ``encode`` is true (compact) or false (expand)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if encode is None or not source.name.endswith(".weights.h5"):
+        shutil.copy2(source, target)
+    else:
+        _rewrite_weights_file(source, target, encode)
+
+
 def park_run(
-    run_dir: str | Path, dest: str | Path, max_bytes: int = PARK_LIMIT_BYTES, overwrite: bool = False
+    run_dir: str | Path,
+    dest: str | Path,
+    max_bytes: int = PARK_LIMIT_BYTES,
+    overwrite: bool = False,
+    optimizer_state: str = "auto",
 ) -> ParkedRun:
     """Copy what resuming a run needs (and what else fits) into ``dest``.
 
@@ -71,11 +122,16 @@ def park_run(
     ``max_bytes``: ``best.weights.h5``, then the weight-averaging snapshots, newest first.
     The folder is assembled beside ``dest`` and renamed into place.
 
+    With ``optimizer_state="compact"`` (or ``"auto"`` when the required files do not fit
+    as they are) the backup's optimizer moments are stored as float16 signed square
+    roots (see the module description); the weights are kept exactly.
+
     Args:
         run_dir: The run folder (``--run-dir``).
         dest: The parked folder to write.
         max_bytes: Size limit of the parked folder.
         overwrite: Replace an existing ``dest`` (an earlier parking of the same run).
+        optimizer_state: One of [`OPTIMIZER_STATES`][emotionkit.train.checkpoint.OPTIMIZER_STATES].
 
     Returns:
         What was kept and left out.
@@ -83,7 +139,8 @@ def park_run(
     Raises:
         FileNotFoundError: If ``run_dir`` holds no run (no recipe or history).
         FileExistsError: If ``dest`` exists and ``overwrite`` is false.
-        ValueError: If the required files alone exceed ``max_bytes``.
+        ValueError: If ``optimizer_state`` is unknown or the required files alone (compact,
+            unless ``"exact"`` was asked for) exceed ``max_bytes``.
 
     Examples:
         >>> parked = park_run("runs/student", "training/checkpoints/student")  # doctest: +SKIP
@@ -91,6 +148,8 @@ def park_run(
         ('best.weights.h5',)
     """
     run_dir, dest = Path(run_dir), Path(dest)
+    if optimizer_state not in OPTIMIZER_STATES:
+        raise ValueError(f"optimizer_state must be one of {', '.join(OPTIMIZER_STATES)}, got {optimizer_state!r}")
     missing = [name for name in ("recipe.json", "history.jsonl") if not (run_dir / name).is_file()]
     if missing:
         raise FileNotFoundError(f"{run_dir} is not a training run folder: it has no {', '.join(missing)}")
@@ -105,30 +164,37 @@ def park_run(
     optional = (["best.weights.h5"] if (run_dir / "best.weights.h5").is_file() else []) + sorted(
         _relative_files(run_dir, "epochs"), reverse=True
     )
-
-    def size(name: str) -> int:
-        return (run_dir / name).stat().st_size
-
-    total = sum(size(name) for name in required)
-    if total > max_bytes:
-        raise ValueError(
-            f"the files a resume needs take {total / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit "
-            f"({', '.join(required)}): this network (with its optimizer state) is too big to park"
-        )
-    kept, left_out = list(required), []
-    for name in optional:
-        if total + size(name) <= max_bytes:
-            kept.append(name)
-            total += size(name)
-        else:
-            left_out.append(name)
+    exact_size = sum((run_dir / name).stat().st_size for name in required)
+    compact = optimizer_state == "compact" or (optimizer_state == "auto" and exact_size > max_bytes)
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
-        for name in kept:
-            (staging / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(run_dir / name, staging / name)
-        record = {"kept": kept, "left_out": left_out, "size_bytes": total, "epochs_done": len(history)}
+        for name in required:
+            _copy_into(run_dir / name, staging / name, encode=True if compact and name in backup else None)
+        total = sum((staging / name).stat().st_size for name in required)
+        if total > max_bytes:
+            how = "with its optimizer state stored compact" if compact else "with its exact optimizer state"
+            raise ValueError(
+                f"the files a resume needs take {total / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit "
+                f"({', '.join(required)}): this network ({how}) is too big to park"
+            )
+        kept, left_out = list(required), []
+        for name in optional:
+            size = (run_dir / name).stat().st_size
+            if total + size <= max_bytes:
+                _copy_into(run_dir / name, staging / name, encode=None)
+                kept.append(name)
+                total += size
+            else:
+                left_out.append(name)
+        state = "compact" if compact else "exact"
+        record = {
+            "kept": kept,
+            "left_out": left_out,
+            "size_bytes": total,
+            "epochs_done": len(history),
+            "optimizer_state": state,
+        }
         (staging / PARKED_NAME).write_text(json.dumps(record, indent=2) + "\n")
         if dest.exists():
             shutil.rmtree(dest)
@@ -136,11 +202,13 @@ def park_run(
     finally:
         if staging.exists():
             shutil.rmtree(staging)
-    return ParkedRun(dest, tuple(kept), tuple(left_out), total, len(history))
+    return ParkedRun(dest, tuple(kept), tuple(left_out), total, len(history), state)
 
 
 def resume_run(parked: str | Path, run_dir: str | Path) -> Path:
     """Copy a parked run into a run folder that has not started, so that training it resumes.
+
+    A compact optimizer state is expanded back to the dtype it was trained in.
 
     Args:
         parked: A folder written by [`park_run`][emotionkit.train.checkpoint.park_run].
@@ -161,8 +229,8 @@ def resume_run(parked: str | Path, run_dir: str | Path) -> Path:
         raise FileNotFoundError(f"{parked} is not a parked run (no {PARKED_NAME}); write one with park_run")
     if (run_dir / "history.jsonl").is_file():
         raise FileExistsError(f"{run_dir} already holds a run; train it without --resume-from to go on with it")
-    kept = json.loads((parked / PARKED_NAME).read_text())["kept"]
-    for name in kept:
-        (run_dir / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(parked / name, run_dir / name)
+    record = json.loads((parked / PARKED_NAME).read_text())
+    compact = record.get("optimizer_state") == "compact"
+    for name in record["kept"]:
+        _copy_into(parked / name, run_dir / name, encode=False if compact else None)
     return run_dir

@@ -330,7 +330,7 @@ def _fer2013_folder(given: Path | None) -> Path | None:
 
 def _park_main(argv: list[str]) -> int:
     """``emotionkit-train park RUN_DIR DEST``: keep an unfinished run in a small, committable folder."""
-    from emotionkit.train.checkpoint import PARK_LIMIT_BYTES, park_run
+    from emotionkit.train.checkpoint import OPTIMIZER_STATES, PARK_LIMIT_BYTES, park_run
 
     parser = argparse.ArgumentParser(
         prog="emotionkit-train park",
@@ -340,14 +340,27 @@ def _park_main(argv: list[str]) -> int:
     parser.add_argument("dest", type=Path, help="the folder to write (e.g. training/checkpoints/NAME)")
     parser.add_argument("--max-mb", type=float, default=PARK_LIMIT_BYTES / 1e6, help="size limit in MB (default: 10)")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier parking of the run")
+    parser.add_argument(
+        "--optimizer-state",
+        choices=OPTIMIZER_STATES,
+        default="auto",
+        help="keep the optimizer moments exact, compact (float16 signed square roots) or auto: exact when they fit",
+    )
     args = parser.parse_args(argv)
     try:
-        parked = park_run(args.run_dir, args.dest, int(args.max_mb * 1e6), overwrite=args.overwrite)
+        parked = park_run(
+            args.run_dir,
+            args.dest,
+            int(args.max_mb * 1e6),
+            overwrite=args.overwrite,
+            optimizer_state=args.optimizer_state,
+        )
     except (FileNotFoundError, FileExistsError, ValueError) as exc:
         print(f"emotionkit-train park: error: {exc}", file=sys.stderr)
         return 2
     print(
-        f"parked {parked.epochs_done} epochs in {parked.folder} ({parked.size_bytes / 1e6:.1f} MB); "
+        f"parked {parked.epochs_done} epochs in {parked.folder} ({parked.size_bytes / 1e6:.1f} MB, "
+        f"{parked.optimizer_state} optimizer state); "
         f"left out: {', '.join(parked.left_out) or 'nothing'}"
     )
     return 0

@@ -24,6 +24,8 @@ from emotionkit.train.bank import (
 )
 from emotionkit.train.cli import main as train_main
 
+REPO = Path(__file__).parents[1]
+
 
 def test_index_is_sorted_by_relative_path_across_splits(fer_folder: Path) -> None:
     index = Fer2013Index.load(fer_folder)
@@ -261,3 +263,15 @@ def test_ferplus_majority_needs_more_than_half_of_all_votes(fer_folder: Path) ->
     assert (labels[1:] == -1).all()
     with pytest.raises(FileNotFoundError, match="FER\\+ votes file not found"):
         ferplus_majority(index.data, fer_folder / "missing.csv")
+
+
+@pytest.mark.parametrize("recipe", sorted((REPO / "training" / "recipes").glob("*.json")), ids=lambda p: p.stem)
+def test_committed_recipes_load_build_and_name_committed_members(recipe: Path) -> None:
+    from emotionkit.models import build_model
+    from emotionkit.train.trainer import TrainConfig
+
+    config = TrainConfig.from_file(recipe)
+    bank = REPO / "training" / "teachers"
+    missing = [name for name in config.bank_teachers if not (bank / f"{name}.npy").is_file()]
+    assert not missing, f"{recipe.name} names bank members that are not committed: {missing}"
+    assert build_model(config.architecture, len(EMOTIONS)).output_shape == (None, len(EMOTIONS))

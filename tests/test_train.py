@@ -314,6 +314,74 @@ def test_weight_averaging_of_the_last_epochs(fer_folder: Path, tmp_path: Path) -
     assert isinstance(result.model, keras.Model)
 
 
+def test_branched_convnet_folds_into_the_plain_network_with_the_same_outputs() -> None:
+    import keras
+
+    from emotionkit.models import build_model, fuse_branches
+
+    arch = {
+        "name": "convnet",
+        "input_size": 48,
+        "patchify_stem": 1,
+        "widths": [8, 16, 24],
+        "convs_per_stage": [1, 2, 2],
+        "separable_from_stage": 2,
+        "head_units": 16,
+        "branches": True,
+    }
+    model = build_model(arch, 7)
+    names = {layer.name for layer in model.layers}
+    assert {"s0c0_1x1", "s0c0_id_bn", "s1c0_1x1", "s1c1_id_bn"} <= names  # the stride-2 block has no identity
+    assert "s1c0_id_bn" not in names and "s2c1_1x1" not in names  # nor does a separable convolution branch
+    rng = np.random.default_rng(0)
+    for layer in model.layers:  # trained-looking BatchNorm statistics, so every fold is exercised
+        if isinstance(layer, keras.layers.BatchNormalization):
+            shape = layer.get_weights()[0].shape
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 1.5, shape),
+                    rng.normal(0, 0.3, shape),
+                    rng.normal(0, 0.3, shape),
+                    rng.uniform(0.5, 2, shape),
+                ]
+            )
+    faces = rng.random((6, 48, 48, 1)).astype("float32")
+    before = [w.copy() for w in model.get_weights()]
+    plain, plain_arch = fuse_branches(model, arch)
+    assert plain_arch == {k: v for k, v in arch.items() if k != "branches"} and arch["branches"] is True
+    assert not any(name.endswith(("_1x1", "_id_bn", "_sum")) for name in (layer.name for layer in plain.layers))
+    assert plain.count_params() == build_model(plain_arch, 7).count_params()
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(plain(faces)), keras.ops.convert_to_numpy(model(faces)), atol=2e-6
+    )
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # the trained model is untouched
+    same, same_arch = fuse_branches(plain, plain_arch)
+    assert same is plain and same_arch == plain_arch
+    with pytest.raises(ValueError, match="'branches' must be true or false, got 'yes'"):
+        build_model({**arch, "branches": "yes"}, 7)
+    with pytest.raises(ValueError, match="only 'convnet' architectures have branches to fuse, got 'mobilenetv2'"):
+        fuse_branches(model, {"name": "mobilenetv2", "branches": True})
+    with pytest.raises(ValueError, match="does not match its architecture config"):
+        fuse_branches(build_model({**arch, "widths": [8, 16, 32]}, 7), arch)
+
+
+def test_a_branched_recipe_saves_the_plain_network(fer_folder: Path, tmp_path: Path) -> None:
+    from emotionkit import EmotionRecognizer
+    from emotionkit.train.cli import main as train_main
+
+    arch = {**TINY_ARCH, "branches": True}
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"architecture": arch, "epochs": 1, "head_epochs": 0, "batch_size": 16}))
+    out = tmp_path / "model"
+    argv = ["--recipe", str(recipe), "--data", str(fer_folder), "--run-dir", str(tmp_path / "r"), "--output", str(out)]
+    assert train_main([*argv, "--verbose", "0"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["architecture"] == TINY_ARCH  # what inference builds: the plain network
+    assert config["training"]["recipe"]["architecture"]["branches"] is True  # what was trained
+    probs = EmotionRecognizer.from_pretrained(out).classify(np.zeros((2, 48, 48), np.uint8))
+    assert probs.shape == (2, 7) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
 def test_reestimate_batchnorm_moves_statistics_towards_the_data() -> None:
     from emotionkit.models import build_model
     from emotionkit.train.trainer import reestimate_batchnorm

@@ -27,6 +27,7 @@ __all__ = [
     "build_model",
     "default_architecture_config",
     "feature_model",
+    "fuse_branches",
 ]
 
 
@@ -78,8 +79,32 @@ def _conv_bn(x: Any, filters: int, stride: int, name: str, separable: bool) -> A
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
+def _same_padding_before(size: int, stride: int, kernel: int = 3) -> int:
+    """Rows a ``"same"`` convolution pads before the input (Keras pads the odd one after)."""
+    out = -(-size // stride)
+    return max((out - 1) * stride + kernel - size, 0) // 2
+
+
+def _branched_conv_bn(x: Any, filters: int, stride: int, name: str) -> Any:
+    """A training-time block of summed branches that [`fuse_branches`][emotionkit.models.fuse_branches] folds into
+    one 3x3 convolution: 3x3 conv + BN, 1x1 conv + BN and, where shapes allow, BN of the input itself."""
+    main = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=name)(x)
+    branches = [layers.BatchNormalization(name=f"{name}_bn")(main)]
+    side = layers.Conv2D(filters, 1, strides=stride, padding="same", use_bias=False, name=f"{name}_1x1")(x)
+    branches.append(layers.BatchNormalization(name=f"{name}_1x1_bn")(side))
+    if stride == 1 and int(x.shape[-1]) == filters:
+        branches.append(layers.BatchNormalization(name=f"{name}_id_bn")(x))
+    x = layers.Add(name=f"{name}_sum")(branches)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
 def _build_convnet(cfg: Mapping[str, Any], num_classes: int, backbone_weights: str | None) -> keras.Model:
-    """A compact VGG-style network for 48x48 grey faces, trained from scratch."""
+    """A compact VGG-style network for 48x48 grey faces, trained from scratch.
+
+    With ``"branches": true`` every full 3x3 convolution trains as a sum of branches (RepVGG,
+    Ding et al. 2021); [`fuse_branches`][emotionkit.models.fuse_branches] folds them into the
+    plain network, so inference costs the same.
+    """
     if backbone_weights is not None:
         raise ValueError("the 'convnet' architecture has no pretrained backbone weights")
     size = int(cfg["input_size"])
@@ -89,6 +114,9 @@ def _build_convnet(cfg: Mapping[str, Any], num_classes: int, backbone_weights: s
     if len(depths) != len(widths) or min(depths) < 1:
         raise ValueError(f"convs_per_stage must be a number >= 1 or one per stage ({len(widths)}), got {depths}")
     separable_from = int(cfg.get("separable_from_stage", len(widths)))
+    branched = cfg.get("branches", False)
+    if not isinstance(branched, bool):
+        raise ValueError(f"convnet 'branches' must be true or false, got {branched!r}")
     inputs = keras.Input((size, size, 1), name="faces")
     x = layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(inputs)
     if int(cfg.get("patchify_stem", 0)):
@@ -99,9 +127,84 @@ def _build_convnet(cfg: Mapping[str, Any], num_classes: int, backbone_weights: s
     for s, (width, depth) in enumerate(zip(widths, depths)):
         for d in range(depth):
             stride = 2 if (d == 0 and s > 0) else 1
-            x = _conv_bn(x, width, stride, f"s{s}c{d}", separable=(s >= separable_from and d > 0))
+            separable = s >= separable_from and d > 0
+            if branched and not separable:
+                x = _branched_conv_bn(x, width, stride, f"s{s}c{d}")
+            else:
+                x = _conv_bn(x, width, stride, f"s{s}c{d}", separable=separable)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     return _head(inputs, x, cfg, num_classes, "convnet")
+
+
+def fuse_branches(model: keras.Model, architecture: Mapping[str, Any]) -> tuple[keras.Model, dict[str, Any]]:
+    """Fold a branched convnet's training-time branches into single 3x3 convolutions (RepVGG re-parameterisation).
+
+    Each branch is a convolution followed by BatchNormalization (inference statistics);
+    both are linear, so ``BN(conv(x))`` is one convolution with a bias, the 1x1 kernel
+    is a 3x3 kernel with one non-zero tap, the identity is a 3x3 kernel with a 1 at the
+    centre of each channel, and their sum is one 3x3 convolution. The result is the
+    plain ``convnet`` of the same widths (each block ``conv -> BN -> ReLU``, the BN
+    holding the folded bias): same outputs up to float rounding, the plain network's cost.
+
+    Args:
+        model: A model built from ``architecture`` (trained).
+        architecture: A ``convnet`` architecture config; without ``"branches": true`` the
+            model is returned as it is.
+
+    Returns:
+        ``(model, architecture)``: the plain model with the folded weights and its config
+        (``architecture`` without ``"branches"``).
+
+    Raises:
+        ValueError: If ``architecture`` is not a ``convnet`` config or does not match ``model``.
+
+    Examples:
+        >>> arch = {"name": "convnet", "input_size": 48, "widths": [8, 16], "branches": True}
+        >>> plain, plain_arch = fuse_branches(build_model(arch, 7), arch)
+        >>> "branches" in plain_arch, plain.count_params() < build_model(arch, 7).count_params()
+        (False, True)
+    """
+    import numpy as np
+
+    if not architecture.get("branches"):
+        return model, dict(architecture)
+    if architecture.get("name") != "convnet":
+        raise ValueError(f"only 'convnet' architectures have branches to fuse, got {architecture.get('name')!r}")
+    plain_arch = {key: value for key, value in architecture.items() if key != "branches"}
+    plain = build_model(plain_arch, int(model.output_shape[-1]))
+    source = {layer.name: layer for layer in model.layers}
+    try:
+        for layer in plain.layers:
+            if layer.weights:
+                layer.set_weights(source[layer.name].get_weights())
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"the model does not match its architecture config ({exc})") from None
+
+    def folded(kernel: np.ndarray, norm: keras.layers.BatchNormalization) -> tuple[np.ndarray, np.ndarray]:
+        gamma, beta, mean, variance = (np.asarray(w, np.float64) for w in norm.get_weights())
+        scale = gamma / np.sqrt(variance + norm.epsilon)
+        return kernel * scale, beta - mean * scale
+
+    for name in (n for n in source if f"{n}_1x1" in source):
+        conv, side = source[name], source[f"{name}_1x1"]
+        kernel, bias = folded(np.asarray(conv.get_weights()[0], np.float64), source[f"{name}_bn"])
+        stride = int(conv.strides[0])
+        tap = _same_padding_before(int(conv.input.shape[1]), stride)
+        side_kernel, side_bias = folded(np.asarray(side.get_weights()[0], np.float64), source[f"{name}_1x1_bn"])
+        kernel[tap, tap] += side_kernel[0, 0]
+        bias += side_bias
+        if f"{name}_id_bn" in source:
+            channels = kernel.shape[-1]
+            identity = np.zeros_like(kernel)
+            identity[1, 1, np.arange(channels), np.arange(channels)] = 1.0
+            id_kernel, id_bias = folded(identity, source[f"{name}_id_bn"])
+            kernel += id_kernel
+            bias += id_bias
+        plain.get_layer(name).set_weights([kernel.astype(np.float32)])
+        norm = plain.get_layer(f"{name}_bn")  # y = x + bias: gamma = sqrt(1 + eps), mean 0, variance 1
+        ones = np.ones(len(bias), np.float32)
+        norm.set_weights([ones * np.float32(np.sqrt(1.0 + norm.epsilon)), bias.astype(np.float32), 0 * ones, ones])
+    return plain, plain_arch
 
 
 def _head(inputs: Any, features: Any, cfg: Mapping[str, Any], num_classes: int, name: str) -> keras.Model:

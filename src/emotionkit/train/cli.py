@@ -553,7 +553,7 @@ def _train_model(
         summary["averaged_epochs"] = list(result.averaged_epochs)
         summary["averaged_val_accuracy"] = result.averaged_val_accuracy
     config = ModelConfig(
-        architecture=recipe.architecture,
+        architecture=result.architecture,
         labels=tuple(train_ds.classes),
         preprocessing=Preprocessing(recipe.face_margin, recipe.face_shift_y),
         emotionkit_version=__version__,

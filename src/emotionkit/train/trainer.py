@@ -19,7 +19,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from emotionkit.models import build_model
+from emotionkit.models import build_model, fuse_branches
 from emotionkit.preprocessing import prepare_faces
 from emotionkit.train.augment import build_augmentation
 from emotionkit.train.data import FaceDataset, class_weights
@@ -194,6 +194,9 @@ class TrainResult:
         selected: ``"average"`` if ``model`` holds the averaged weights, ``"best_epoch"`` if the best
             epoch's, ``"last_epoch"`` if the best epoch's weights were not kept (a parked run, see
             [`emotionkit.train.checkpoint`][emotionkit.train.checkpoint]).
+        architecture: The architecture config of ``model``: the recipe's, without training-time
+            branches, which are folded into the plain network
+            (see [`fuse_branches`][emotionkit.models.fuse_branches]).
     """
 
     model: keras.Model
@@ -203,6 +206,7 @@ class TrainResult:
     averaged_epochs: tuple[int, ...] = ()
     averaged_val_accuracy: float | None = None
     selected: str = "best_epoch"
+    architecture: dict[str, Any] = field(default_factory=dict)
 
 
 class _EpochRecorder(keras.callbacks.Callback):
@@ -430,6 +434,14 @@ def train(
             classifier.load_weights(str(recorder.best_path))
         else:  # a run resumed from a parked folder that had no room for the best epoch's weights
             selected = "last_epoch"
+    classifier, architecture = fuse_branches(classifier, config.architecture)
     return TrainResult(
-        classifier, history, int(best["epoch"]), float(best["val_accuracy"]), averaged, averaged_accuracy, selected
+        classifier,
+        history,
+        int(best["epoch"]),
+        float(best["val_accuracy"]),
+        averaged,
+        averaged_accuracy,
+        selected,
+        architecture,
     )

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import keras
+import numpy as np
 from keras import layers
 
 __all__ = [
@@ -164,8 +165,6 @@ def fuse_branches(model: keras.Model, architecture: Mapping[str, Any]) -> tuple[
         >>> "branches" in plain_arch, plain.count_params() < build_model(arch, 7).count_params()
         (False, True)
     """
-    import numpy as np
-
     if not architecture.get("branches"):
         return model, dict(architecture)
     if architecture.get("name") != "convnet":

@@ -124,7 +124,8 @@ def test_a_compact_optimizer_state_parks_smaller_and_resumes_close_to_exact(
     assert (exact.optimizer_state, compact.optimizer_state) == ("exact", "compact")
     assert compact.size_bytes < exact.size_bytes
     record = json.loads((tmp_path / "compact" / PARKED_NAME).read_text())
-    assert record["optimizer_state"] == "compact"
+    assert record["optimizer_state"] == "compact" and record["compact_files"] == [backup]
+    assert "best.weights.h5" in record["kept"]  # stored and later restored byte for byte, not rewritten
     # "auto" keeps the state exact while it fits, and goes compact when only that fits
     required = exact.size_bytes - sum((first / n).stat().st_size for n in exact.kept if n == "best.weights.h5")
     assert park_run(first, tmp_path / "a1", max_bytes=required).optimizer_state == "exact"
@@ -138,6 +139,7 @@ def test_a_compact_optimizer_state_parks_smaller_and_resumes_close_to_exact(
     stored = _datasets(tmp_path / "compact" / backup)
     resumed = resume_run(tmp_path / "compact", tmp_path / "second")
     restored = _datasets(resumed / backup)
+    assert (resumed / "best.weights.h5").read_bytes() == (first / "best.weights.h5").read_bytes()
     assert set(original) == set(stored) == set(restored)
     moments = [name for name in original if name.startswith("optimizer/") and original[name].dtype == np.float32]
     assert moments and all(stored[name].dtype == np.float16 for name in moments)

@@ -68,7 +68,11 @@ def _imagenet_builder(
     return build
 
 
-def _conv_bn(x: Any, filters: int, stride: int, name: str, separable: bool) -> Any:
+def _conv_bn(x: Any, filters: int, stride: int, name: str, separable: bool, branched: bool = False) -> Any:
+    """``conv -> BN -> ReLU``; ``branched`` trains a full 3x3 conv as summed branches that
+    [`fuse_branches`][emotionkit.models.fuse_branches] folds into one: 3x3 conv + BN, 1x1 conv + BN and,
+    where shapes allow, BN of the input itself."""
+    inputs = x
     if separable:
         x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"{name}_dw")(x)
         x = layers.BatchNormalization(name=f"{name}_dw_bn")(x)
@@ -77,6 +81,12 @@ def _conv_bn(x: Any, filters: int, stride: int, name: str, separable: bool) -> A
     else:
         x = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=name)(x)
     x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    if branched and not separable:
+        side = layers.Conv2D(filters, 1, strides=stride, padding="same", use_bias=False, name=f"{name}_1x1")(inputs)
+        branches = [x, layers.BatchNormalization(name=f"{name}_1x1_bn")(side)]
+        if stride == 1 and int(inputs.shape[-1]) == filters:
+            branches.append(layers.BatchNormalization(name=f"{name}_id_bn")(inputs))
+        x = layers.Add(name=f"{name}_sum")(branches)
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
@@ -84,19 +94,6 @@ def _same_padding_before(size: int, stride: int, kernel: int = 3) -> int:
     """Rows a ``"same"`` convolution pads before the input (Keras pads the odd one after)."""
     out = -(-size // stride)
     return max((out - 1) * stride + kernel - size, 0) // 2
-
-
-def _branched_conv_bn(x: Any, filters: int, stride: int, name: str) -> Any:
-    """A training-time block of summed branches that [`fuse_branches`][emotionkit.models.fuse_branches] folds into
-    one 3x3 convolution: 3x3 conv + BN, 1x1 conv + BN and, where shapes allow, BN of the input itself."""
-    main = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=name)(x)
-    branches = [layers.BatchNormalization(name=f"{name}_bn")(main)]
-    side = layers.Conv2D(filters, 1, strides=stride, padding="same", use_bias=False, name=f"{name}_1x1")(x)
-    branches.append(layers.BatchNormalization(name=f"{name}_1x1_bn")(side))
-    if stride == 1 and int(x.shape[-1]) == filters:
-        branches.append(layers.BatchNormalization(name=f"{name}_id_bn")(x))
-    x = layers.Add(name=f"{name}_sum")(branches)
-    return layers.ReLU(name=f"{name}_relu")(x)
 
 
 def _build_convnet(cfg: Mapping[str, Any], num_classes: int, backbone_weights: str | None) -> keras.Model:
@@ -129,10 +126,7 @@ def _build_convnet(cfg: Mapping[str, Any], num_classes: int, backbone_weights: s
         for d in range(depth):
             stride = 2 if (d == 0 and s > 0) else 1
             separable = s >= separable_from and d > 0
-            if branched and not separable:
-                x = _branched_conv_bn(x, width, stride, f"s{s}c{d}")
-            else:
-                x = _conv_bn(x, width, stride, f"s{s}c{d}", separable=separable)
+            x = _conv_bn(x, width, stride, f"s{s}c{d}", separable=separable, branched=branched)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     return _head(inputs, x, cfg, num_classes, "convnet")
 

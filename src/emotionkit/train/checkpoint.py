@@ -194,6 +194,7 @@ def park_run(
             "size_bytes": total,
             "epochs_done": len(history),
             "optimizer_state": state,
+            "compact_files": [name for name in backup if name.endswith(".weights.h5")] if compact else [],
         }
         (staging / PARKED_NAME).write_text(json.dumps(record, indent=2) + "\n")
         if dest.exists():
@@ -230,7 +231,9 @@ def resume_run(parked: str | Path, run_dir: str | Path) -> Path:
     if (run_dir / "history.jsonl").is_file():
         raise FileExistsError(f"{run_dir} already holds a run; train it without --resume-from to go on with it")
     record = json.loads((parked / PARKED_NAME).read_text())
-    compact = record.get("optimizer_state") == "compact"
+    compact_files = set(record.get("compact_files", ()))
+    if record.get("optimizer_state") == "compact" and "compact_files" not in record:
+        compact_files = set(record["kept"])  # parked before the list was recorded: decode every weights file
     for name in record["kept"]:
-        _copy_into(parked / name, run_dir / name, encode=False if compact else None)
+        _copy_into(parked / name, run_dir / name, encode=False if name in compact_files else None)
     return run_dir

@@ -71,3 +71,20 @@ def test_python_block_runs_or_includes_a_tested_example(
         for name in ("a-model", "b-model"):
             namespace["rec"].save_pretrained(tmp_path / "runs" / name)
     exec(compile(code, f"{page}[{index}]", "exec"), namespace)
+
+
+def test_readme_quickstart_holds_its_two_commands_and_the_file_is_whole() -> None:
+    """CI runs the first two ``bash`` blocks under "## Quickstart" literally; an edit that drops, reorders or
+    duplicates them (or doubles the file's text) fails here first, in seconds."""
+    text = (ROOT / "README.md").read_text()
+    headings = re.findall(r"^#{1,3} .+$", text, re.M)
+    assert len(headings) == len(set(headings)), f"README.md repeats headings: {sorted(headings)}"
+    assert text.count("## Quickstart") == 1
+    commands = re.findall(r"```bash\n(.*?)```", text.split("## Quickstart", 1)[1], re.S)[:2]
+    assert len(commands) == 2, f"README.md's quickstart holds {len(commands)} bash blocks, CI needs two"
+    run_sample, run_tests = (c.strip() for c in commands)
+    for command in (run_sample, run_tests):
+        assert "\n" not in command and "pip install" in command, command
+    assert run_sample.endswith("emotionkit predict --sample"), run_sample
+    assert run_tests.endswith("python -m pytest") and "[test," in run_tests, run_tests
+    assert len(text) < 25_000, f"README.md is {len(text)} characters; the details belong in docs/"

@@ -19,6 +19,7 @@ from emotionkit.train.bank import (
     load_bank,
     member_probabilities,
     select_ensemble,
+    student_fit,
     teacher_targets,
     write_member,
 )
@@ -132,6 +133,31 @@ def test_teacher_targets_average_and_weigh_repeats() -> None:
         teacher_targets([a], ["c"], np.array([0]))
 
 
+def test_student_fit_compares_a_student_with_the_teachers_its_recipe_named() -> None:
+    index = _index(n_per_split=40)
+    n = len(index.data)
+    rng = np.random.default_rng(3)
+    a, b = _member(index, rng.random(n) < 0.9, "a"), _member(index, rng.random(n) < 0.5, "b")
+    student_right = rng.random(n) < 0.7
+    recipe = {"bank_teachers": ["a", "a", "b"], "calibrate_teachers": False}
+    student = BankMember("s", _member(index, student_right, "s").probabilities, {"recipe": recipe})
+    fit = student_fit([a, b, student], index, "s")
+    train = index.mask("Training")
+    labels = index.data.labels[train]
+    mean = teacher_targets([a, b], ["a", "a", "b"], train).argmax(1)
+    assert (fit.split, fit.images, fit.teachers, fit.calibrated_teachers) == ("Training", 40, ("a", "a", "b"), False)
+    assert fit.student_accuracy == pytest.approx(np.mean(student_right[train]))
+    assert fit.teachers_accuracy == pytest.approx(np.mean(mean == labels))
+    assert fit.agreement == pytest.approx(np.mean(student.probabilities[train].argmax(1) == mean))
+    assert student_fit([a, b, student], index, "s", "PublicTest").images == 40
+    with pytest.raises(ValueError, match="reported split"):
+        student_fit([a, b, student], index, "s", "PrivateTest")
+    with pytest.raises(ValueError, match="not distilled from the bank"):
+        student_fit([a, b, student], index, "a")
+    with pytest.raises(ValueError, match="no bank member 'x'"):
+        student_fit([a, b, student], index, "x")
+
+
 def test_calibrated_members_undo_a_shifted_prior_fitted_on_public_test_only() -> None:
     index = _index(n_per_split=200, seed=3)
     labels = index.data.labels
@@ -221,9 +247,15 @@ def test_cli_trains_into_the_bank_selects_and_distils_from_it(fer_folder: Path, 
 
     student = tmp_path / "student.json"
     student.write_text(json.dumps({**base, "bank_teachers": chosen, "distill_weight": 0.7, "calibrate_teachers": True}))
-    run = ["--run-dir", str(tmp_path / "rs"), "--output", str(tmp_path / "student")]
+    run = ["--run-dir", str(tmp_path / "rs"), "--output", str(tmp_path / "student"), "--bank-name", "tiny-student"]
     assert train_main(["--recipe", str(student), *run, *common]) == 0
     assert "calibrated on PublicTest" in capsys.readouterr().out
+    assert train_main(["bank", "fit", "--bank", str(bank), "--data", str(fer_folder)]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| tiny")]
+    assert len(rows) == 1 and rows[0].startswith(f"| tiny-student | {len(chosen)}, calibrated | ")
+    assert all(cell.endswith("%") for cell in rows[0].strip("| ").split(" | ")[2:])
+    assert train_main(["bank", "fit", "tiny-s1", "--bank", str(bank), "--data", str(fer_folder)]) == 2
+    assert "was not distilled from the bank" in capsys.readouterr().err
     config = json.loads((tmp_path / "student" / "config.json").read_text())
     assert config["training"]["recipe"]["bank_teachers"] == chosen
     assert config["training"]["recipe"]["calibrate_teachers"] is True

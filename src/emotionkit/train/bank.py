@@ -38,10 +38,12 @@ __all__ = [
     "BankMember",
     "Fer2013Index",
     "Selection",
+    "StudentFit",
     "calibrate_members",
     "load_bank",
     "member_probabilities",
     "select_ensemble",
+    "student_fit",
     "teacher_targets",
     "write_member",
 ]
@@ -388,3 +390,84 @@ def teacher_targets(members: Sequence[BankMember], names: Sequence[str], rows: n
         raise ValueError(f"unknown or no bank member(s) {missing or list(names)}; the bank has {sorted(by_name)}")
     total = sum(by_name[n].probabilities[rows].astype(np.float64) for n in names)
     return (np.asarray(total) / len(names)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class StudentFit:
+    """How closely a distilled member follows its teachers: the result of
+    [`student_fit`][emotionkit.train.bank.student_fit].
+
+    Attributes:
+        student: The member's name.
+        teachers: Its recipe's ``bank_teachers`` (a repeat weighs more).
+        calibrated_teachers: Whether the teachers were class-bias calibrated first, as the recipe taught it.
+        split: The split measured.
+        images: Images in that split.
+        student_accuracy: The student's accuracy on the split's labels.
+        teachers_accuracy: The accuracy of the teachers' mean.
+        agreement: The share of images on which the student and the teachers' mean pick the same class.
+    """
+
+    student: str
+    teachers: tuple[str, ...]
+    calibrated_teachers: bool
+    split: str
+    images: int
+    student_accuracy: float
+    teachers_accuracy: float
+    agreement: float
+
+
+def student_fit(
+    members: Sequence[BankMember], index: Fer2013Index, student: str, split: str = "Training"
+) -> StudentFit:
+    """Measure how closely a distilled bank member follows the teachers its recipe named.
+
+    On the training images a student that cannot follow its teachers underfits (more capacity or
+    a longer schedule may help); one that follows them there but not on PublicTest overfits. The
+    teachers are taken as the student saw them: calibrated on PublicTest first when its recipe set
+    ``calibrate_teachers``. The student's own stored probabilities are used as they are.
+
+    Args:
+        members: The bank (uncalibrated, as [`load_bank`][emotionkit.train.bank.load_bank] returns it).
+        index: The image index.
+        student: A member whose sidecar recipe names ``bank_teachers``.
+        split: ``"Training"`` (the images it was taught on) or ``"PublicTest"``.
+
+    Returns:
+        The accuracies and the agreement on that split.
+
+    Raises:
+        ValueError: If the student is not in the bank, was not distilled from it, names a member
+            the bank lacks, or ``split`` is unknown or ``"PrivateTest"`` (reported, never used to tune).
+
+    Examples:
+        >>> bank = load_bank("training/teachers", index)  # doctest: +SKIP
+        >>> student_fit(bank, index, "student-p24-branches-s7474").agreement  # doctest: +SKIP
+        0.86...
+    """
+    if split == "PrivateTest":
+        raise ValueError("PrivateTest is the reported split: measure the fit on Training or PublicTest")
+    mask = index.mask(split)
+    by_name = {m.name: m for m in members}
+    if student not in by_name:
+        raise ValueError(f"no bank member {student!r}; the bank has {sorted(by_name)}")
+    recipe = by_name[student].meta.get("recipe") or {}
+    teachers = tuple(recipe.get("bank_teachers") or ())
+    if not teachers:
+        raise ValueError(f"bank member {student!r} was not distilled from the bank (its recipe names no bank_teachers)")
+    calibrated = bool(recipe.get("calibrate_teachers", False))
+    taught_by = calibrate_members(members, index) if calibrated else members
+    truth = index.data.labels[mask]
+    mean = teacher_targets(taught_by, teachers, mask).argmax(1)
+    own = by_name[student].probabilities[mask].argmax(1)
+    return StudentFit(
+        student=student,
+        teachers=teachers,
+        calibrated_teachers=calibrated,
+        split=split,
+        images=int(mask.sum()),
+        student_accuracy=float(np.mean(own == truth)),
+        teachers_accuracy=float(np.mean(mean == truth)),
+        agreement=float(np.mean(own == mean)),
+    )

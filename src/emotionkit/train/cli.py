@@ -5,6 +5,7 @@ emotionkit-train --recipe RECIPE --output MODEL --bank-name NAME   # train (resu
 emotionkit-train bank add MODEL --name NAME --member 0             # add a trained model (or ensemble member)
 emotionkit-train bank select --max-size 8                           # greedy ensemble selection on PublicTest
 emotionkit-train bank list
+emotionkit-train bank fit [NAME ...]                                # do distilled members follow their teachers?
 emotionkit-train calibrate MODEL OUTPUT                             # class offsets fitted on PublicTest
 emotionkit-train park RUN_DIR training/checkpoints/NAME             # an unfinished run, small enough to commit
 emotionkit-train --recipe RECIPE --run-dir RUN --resume-from training/checkpoints/NAME --output MODEL
@@ -402,7 +403,7 @@ def _calibrate_main(argv: list[str]) -> int:
 
 
 def _bank_main(argv: list[str]) -> int:
-    """``emotionkit-train bank add|select|list``."""
+    """``emotionkit-train bank add|select|list|fit``."""
     parser = argparse.ArgumentParser(prog="emotionkit-train bank", description="Keep the teacher bank.")
     sub = parser.add_subparsers(dest="verb", required=True)
     common = argparse.ArgumentParser(add_help=False)
@@ -427,6 +428,9 @@ def _bank_main(argv: list[str]) -> int:
         help="class-bias calibrate each member on PublicTest first (recipe key calibrate_teachers)",
     )
     sub.add_parser("list", parents=[common], help="list the members and their PublicTest accuracy")
+    fit = sub.add_parser("fit", parents=[common], help="how closely members distilled from the bank follow it")
+    fit.add_argument("names", nargs="*", help="members (default: every member whose recipe names bank_teachers)")
+    fit.add_argument("--split", choices=["Training", "PublicTest"], default="Training", help="default: Training")
     args = parser.parse_args(argv)
     data = _fer2013_folder(args.data)
     try:
@@ -449,6 +453,8 @@ def _bank_main(argv: list[str]) -> int:
                 meta["commit"] = args.commit
             _add_to_bank(args.model, data, args.bank, args.name, meta, args.member)
             return 0
+        if args.verb == "fit":
+            return _fit(args.bank, data, args.names, args.split)
         return _select(args.bank, data, args.max_size, args.output, args.by.replace("-", "_"), args.calibrated)
     except (FileNotFoundError, ValueError) as exc:
         print(f"emotionkit-train bank: error: {exc}", file=sys.stderr)
@@ -517,6 +523,28 @@ def _select(bank: Path, data: Path, max_size: int, output: Path | None, criterio
             )
             + "\n"
         )
+    return 0
+
+
+def _fit(bank: Path, data: Path, names: Sequence[str], split: str) -> int:
+    """Print each distilled member's accuracy, its teachers' and their agreement on one split."""
+    from emotionkit.train.bank import Fer2013Index, load_bank, student_fit
+
+    index = Fer2013Index.load(data)
+    members = load_bank(bank, index)
+    names = list(names) or [m.name for m in members if (m.meta.get("recipe") or {}).get("bank_teachers")]
+    if not names:
+        raise ValueError(f"no member of {bank} was distilled from the bank")
+    print(f"| student | teachers | {split}: student accuracy | teachers' mean accuracy | agreement |")
+    print("|---|---|---|---|---|")
+    for name in names:
+        fit = student_fit(members, index, name, split)
+        teachers = f"{len(fit.teachers)}{', calibrated' if fit.calibrated_teachers else ''}"
+        print(
+            f"| {fit.student} | {teachers} | {fit.student_accuracy:.2%} | {fit.teachers_accuracy:.2%} | "
+            f"{fit.agreement:.2%} |"
+        )
+    print(f"({split}, {fit.images} images; teachers: the members each recipe named, a repeat weighing more)")
     return 0
 
 

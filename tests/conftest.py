@@ -15,6 +15,10 @@ from pathlib import Path
 # Keras writes keras.json under KERAS_HOME on first import: keep it out of the user's home.
 os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="emotionkit-keras-home-"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# On JAX, XLA compiles every new model and batch shape (seconds to minutes on a small CPU). A compilation cache on
+# disk lets the example scripts, run in fresh processes, reuse what the test session (or an earlier one) compiled.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), "emotionkit-tests-jax-cache"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
 
 import cv2
 import numpy as np

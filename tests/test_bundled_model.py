@@ -101,10 +101,20 @@ def test_cli_predict_on_real_photo_and_missing_file(
     assert main(["predict", str(ASTRONAUT), "--model", "no/such-model-here"]) == 2
 
 
+@pytest.fixture(scope="module")
+def keras_on_2000_faces(bundled: EmotionRecognizer) -> tuple[np.ndarray | list[np.ndarray], np.ndarray]:
+    """A fixed 2,000-face PrivateTest sample and the bundled model's probabilities on it (Keras, computed once)."""
+    faces = private_sample(2000).images
+    return faces, bundled.classify(faces)
+
+
 @pytest.mark.data
 @pytest.mark.parametrize("fmt", ["onnx", "litert"])
 def test_exported_runtimes_agree_with_keras_on_2000_private_test_faces(
-    bundled: EmotionRecognizer, fmt: str, tmp_path: Path
+    bundled: EmotionRecognizer,
+    keras_on_2000_faces: tuple[np.ndarray | list[np.ndarray], np.ndarray],
+    fmt: str,
+    tmp_path: Path,
 ) -> None:
     """Same top-1 on at least 99.5% of a fixed 2,000-face PrivateTest sample, probabilities within 1e-3.
 
@@ -113,8 +123,8 @@ def test_exported_runtimes_agree_with_keras_on_2000_private_test_faces(
     pytest.importorskip("onnxruntime" if fmt == "onnx" else "ai_edge_litert", reason=f"the {fmt} runtime is missing")
     folder = resolve_model() if fmt == "onnx" else bundled.export(tmp_path / "litert", format="litert")
     exported = EmotionRecognizer.from_pretrained(folder, runtime=fmt)
-    faces = private_sample(2000).images
-    want, got = bundled.classify(faces), exported.classify(faces)
+    faces, want = keras_on_2000_faces
+    got = exported.classify(faces)
     assert len(faces) == 2000 and exported.runtime.format == fmt
     assert float(np.mean(want.argmax(1) == got.argmax(1))) >= 0.995
     assert float(np.abs(want - got).max()) <= 1e-3

@@ -97,6 +97,16 @@ def astronaut_bgr() -> np.ndarray:
     return image
 
 
+def write_clip(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path:
+    """Write BGR ``frames`` (all one size) to an mp4 at ``path``; return ``path``."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (frames[0].shape[1], frames[0].shape[0]))
+    assert writer.isOpened(), f"OpenCV cannot write {path}"
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
 def synthetic_face(label: int, seed: int) -> np.ndarray:
     """A 48x48 synthetic 'face' whose pattern depends on the label, so a tiny model can learn it."""
     rng = np.random.default_rng(seed)

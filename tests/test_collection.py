@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ASTRONAUT, CAMERA
+from conftest import ASTRONAUT, CAMERA, write_clip
 from emotionkit.collection import AnnotationRow, RowWriter, annotate_collection, annotate_groups, expand_inputs
 
 
@@ -29,13 +29,7 @@ def photos(tmp_path: Path) -> Path:
 
 
 def _video(path: Path, frames: int = 12) -> Path:
-    image = cv2.imread(str(ASTRONAUT))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10.0, (image.shape[1], image.shape[0]))
-    assert writer.isOpened()
-    for _ in range(frames):
-        writer.write(image)
-    writer.release()
-    return path
+    return write_clip(path, [cv2.imread(str(ASTRONAUT))] * frames)
 
 
 def test_expand_inputs_walks_folders_and_globs(photos: Path) -> None:

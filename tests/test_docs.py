@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ASTRONAUT, shared
+from conftest import ASTRONAUT, shared, write_clip
 
 ROOT = Path(__file__).parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -24,17 +24,10 @@ def copy_frames(source: Path, target: Path, start: int = 100, frames: int = 16) 
     cap = cv2.VideoCapture(str(source))
     fps = cap.get(cv2.CAP_PROP_FPS)
     cap.set(cv2.CAP_PROP_POS_FRAMES, start)
-    writer = None
-    for _ in range(frames):
-        ok, frame = cap.read()
-        assert ok, f"{source} has fewer than {start + frames} frames"
-        if writer is None:
-            size = (frame.shape[1], frame.shape[0])
-            writer = cv2.VideoWriter(str(target), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
-        writer.write(frame)
+    read = [cap.read() for _ in range(frames)]
     cap.release()
-    assert writer is not None
-    writer.release()
+    assert all(ok for ok, _ in read), f"{source} has fewer than {start + frames} frames"
+    write_clip(target, [frame for _, frame in read], fps)
 
 
 def python_blocks() -> list[tuple[str, int, str]]:

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ASTRONAUT, shared
+from conftest import ASTRONAUT, shared, write_clip
 from emotionkit import EmotionRecognizer, FacePrediction, stream
 from emotionkit.streaming import FaceTracker
 
@@ -140,12 +140,7 @@ def test_unsupported_and_missing_sources(tiny_recognizer: EmotionRecognizer, tmp
 
 
 def test_fps_picks_frames_of_a_file_by_its_frame_rate(tiny_recognizer: EmotionRecognizer, tmp_path: Path) -> None:
-    image = cv2.imread(str(ASTRONAUT))
-    path = tmp_path / "clip.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10.0, (image.shape[1], image.shape[0]))
-    for _ in range(9):
-        writer.write(image)
-    writer.release()
+    path = write_clip(tmp_path / "clip.mp4", [cv2.imread(str(ASTRONAUT))] * 9)
     with stream(path, tiny_recognizer, fps=2.5) as results:  # every 4th frame of a 10 FPS file
         got = [(r.index, r.timestamp, r.skipped) for r in results]
     assert got == [(0, 0.0, 0), (4, 0.4, 3), (8, 0.8, 3)]

@@ -457,7 +457,8 @@ def student_fit(
     if not teachers:
         raise ValueError(f"bank member {student!r} was not distilled from the bank (its recipe names no bank_teachers)")
     calibrated = bool(recipe.get("calibrate_teachers", False))
-    used = [m for m in members if m.name in set(teachers)]  # calibration is per member: only the teachers
+    wanted = set(teachers)
+    used = [m for m in members if m.name in wanted]  # calibration is per member: only the teachers
     taught_by = calibrate_members(used, index) if calibrated else members
     truth = index.data.labels[mask]
     mean = teacher_targets(taught_by, teachers, mask).argmax(1)

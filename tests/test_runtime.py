@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -38,6 +40,43 @@ def test_compiled_forward_matches_the_model_over_split_batches() -> None:
     assert got.shape == (MAX_BATCH + 3, 7) and got.dtype == np.float32
     np.testing.assert_allclose(got, expected, atol=1e-5)
     np.testing.assert_allclose(forward(faces[:1]), expected[:1], atol=1e-5)
+
+
+def test_repeated_calls_keep_matching_the_model_once_compiled_or_traced() -> None:
+    # PyTorch runs a batch size eagerly twice, then traces it: the third and later calls take the traced graph.
+    model = _model_with_trained_batchnorm(seed=6)
+    faces = np.random.default_rng(3).random((3, 48, 48, 1)).astype("float32")
+    expected = keras.ops.convert_to_numpy(model(faces, training=False))
+    forward = compile_forward(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a trace that failed and fell back would warn
+        outputs = [forward(faces) for _ in range(4)] + [forward(faces[:1]) for _ in range(4)]
+    for got in outputs[:4]:
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+    for got in outputs[4:]:
+        np.testing.assert_allclose(got, expected[:1], atol=1e-5)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="tracing is PyTorch's compiled path")
+def test_a_model_torch_cannot_trace_runs_eagerly_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("no TorchScript here")
+
+    monkeypatch.setattr(torch.jit, "trace", refuse)
+    model = _model_with_trained_batchnorm(seed=7)
+    faces = np.random.default_rng(4).random((4, 48, 48, 1)).astype("float32")
+    expected = keras.ops.convert_to_numpy(model(faces, training=False))
+    forward = compile_forward(model)
+    first = [forward(faces) for _ in range(2)]
+    with pytest.warns(RuntimeWarning, match=r"could not trace the model for batches of 4 .*no TorchScript here"):
+        third = forward(faces)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # warned once, not on every call
+        fourth = forward(faces)
+    for got in [*first, third, fourth]:
+        np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
 def test_a_forward_built_after_a_weight_change_uses_the_new_weights() -> None:

@@ -14,10 +14,12 @@ few milliseconds. On TensorFlow the weights are frozen into the graph as
 constants, which lets the graph optimiser fold BatchNorm into the
 convolutions. On JAX and PyTorch, batches are padded to a few fixed sizes so that only a
 handful of shapes are compiled or traced. PyTorch runs a batch size eagerly
-(Keras' own layers, a few hundred ms per call for the bundled model) for its first two
-calls and traces it with ``torch.jit.trace`` on the third, so a one-off call does not pay
-the seconds a trace costs, and a stream or a bulk job gets the traced graph (measured
-6x faster for one face, 2.3x for 64, same outputs).
+(Keras' own layers, ~100 ms per call for the bundled model on a 2-core CPU, most of it
+per-layer overhead) for its first two calls and traces it with ``torch.jit.trace`` on the
+third, so a one-off call does not pay the seconds a trace costs and a stream gets the
+traced graph (measured 8.9x faster for one face, 1.9x for 64, same outputs). Batches of
+more than 64 stay eager: there the compute outweighs the overhead, and a trace of 256
+faces costs more memory than its measured 1.4x gain was worth.
 
 This module imports Keras; import it only after ``KERAS_BACKEND`` is set. The runtimes that
 need no Keras ([`OnnxRuntime`][emotionkit.onnx_runtime.OnnxRuntime],
@@ -47,6 +49,7 @@ __all__ = ["MAX_BATCH", "KerasRuntime", "compile_forward"]
 
 _BUCKETS = (1, 4, 16, 64, MAX_BATCH)
 _TORCH_EAGER_CALLS = 2  # calls of one batch size that run eagerly before PyTorch traces that size
+_TORCH_TRACE_MAX = 64  # larger PyTorch batches stay eager: compute outweighs Keras' per-layer overhead there
 
 
 def _bucket(n: int) -> int:
@@ -101,6 +104,8 @@ def _torch_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
     def graph_for(x: Any) -> Callable[..., Any]:
         """The traced graph for this batch size, traced on its third call (one-off calls skip the trace cost)."""
         n = int(x.shape[0])
+        if n > _TORCH_TRACE_MAX:
+            return run
         with lock:
             if n in traced or n in untraceable:
                 return traced.get(n, run)
@@ -157,7 +162,12 @@ def compile_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
     if backend not in builders:
         raise RuntimeError(f"unsupported Keras backend {backend!r}; use tensorflow, jax or torch")
     raw = builders[backend](model)
-    pad = backend != "tensorflow"  # jax.jit compiles and torch traces once per shape; TensorFlow takes any size
+
+    def padded_size(n: int) -> int:
+        """jax.jit compiles and PyTorch traces once per shape; TensorFlow takes any size."""
+        if backend == "jax" or (backend == "torch" and n <= _TORCH_TRACE_MAX):
+            return _bucket(n)
+        return n
 
     def forward(batch: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(batch, dtype=np.float32)
@@ -165,7 +175,7 @@ def compile_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
         for start in range(0, len(batch), MAX_BATCH):
             chunk = batch[start : start + MAX_BATCH]
             n = len(chunk)
-            size = _bucket(n) if pad else n
+            size = padded_size(n)
             if size != n:
                 chunk = np.concatenate([chunk, np.zeros((size - n, *chunk.shape[1:]), np.float32)])
             outputs.append(np.asarray(raw(chunk), dtype=np.float32)[:n])

@@ -210,7 +210,7 @@ def test_cli_trains_into_the_bank_selects_and_distils_from_it(fer_folder: Path, 
     _write_ferplus(fer_folder)
     bank = tmp_path / "bank"
     recipe = tmp_path / "member.json"
-    base = {"architecture": TINY_ARCH, "epochs": 1, "head_epochs": 0, "batch_size": 16}
+    base = {"architecture": TINY_ARCH, "epochs": 1, "head_epochs": 0, "batch_size": 14}
     recipe.write_text(json.dumps({**base, "ferplus_weight": 0.5}))
     common = ["--data", str(fer_folder), "--bank", str(bank), "--verbose", "0"]
     for seed in (1, 2):

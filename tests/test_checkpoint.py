@@ -38,7 +38,7 @@ def test_a_parked_run_resumes_in_a_new_folder_where_it_stopped(fer_folder: Path,
 
     recipe = tmp_path / "recipe.json"
     recipe.write_text(
-        json.dumps({"architecture": TINY_ARCH, "head_epochs": 0, "batch_size": 16, "average_last_epochs": 3})
+        json.dumps({"architecture": TINY_ARCH, "head_epochs": 0, "batch_size": 14, "average_last_epochs": 3})
     )
     first = tmp_path / "first"
     assert _train(fer_folder, recipe, first, tmp_path / "m1", "--epochs", "2") == 0  # "the session ends"
@@ -80,7 +80,7 @@ def test_a_parked_run_resumes_in_a_new_folder_where_it_stopped(fer_folder: Path,
 def test_stage_one_is_not_repeated_when_only_the_stage_two_backup_was_parked(fer_folder: Path, tmp_path: Path) -> None:
     arch = {"name": "mobilenet", "input_size": 48, "backbone_size": 32, "alpha": 0.25}  # the shortest backbone
     recipe = tmp_path / "recipe.json"
-    recipe.write_text(json.dumps({"architecture": arch, "head_epochs": 1, "batch_size": 16}))
+    recipe.write_text(json.dumps({"architecture": arch, "head_epochs": 1, "batch_size": 14}))
     first = tmp_path / "first"
     assert _train(fer_folder, recipe, first, tmp_path / "m1", "--epochs", "1") == 0
     parked = park_run(first, tmp_path / "parked", max_bytes=50 * 2**20)
@@ -96,7 +96,7 @@ def test_refusals_say_what_is_wrong(fer_folder: Path, tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="not a training run folder: it has no recipe.json, history.jsonl"):
         park_run(tmp_path, tmp_path / "out")
     recipe = tmp_path / "recipe.json"
-    recipe.write_text(json.dumps({"architecture": TINY_ARCH, "head_epochs": 0, "batch_size": 16}))
+    recipe.write_text(json.dumps({"architecture": TINY_ARCH, "head_epochs": 0, "batch_size": 14}))
     run = tmp_path / "run"
     assert _train(fer_folder, recipe, run, tmp_path / "m", "--epochs", "1") == 0
     with pytest.raises(ValueError, match="over the 0.0 MB limit .* too big to park"):
@@ -112,7 +112,7 @@ def test_a_compact_optimizer_state_parks_smaller_and_resumes_close_to_exact(
     from emotionkit.train.cli import main as train_main
 
     recipe = tmp_path / "recipe.json"
-    recipe.write_text(json.dumps({"architecture": TINY_ARCH, "head_epochs": 0, "batch_size": 16}))
+    recipe.write_text(json.dumps({"architecture": TINY_ARCH, "head_epochs": 0, "batch_size": 14}))
     first = tmp_path / "first"
     assert _train(fer_folder, recipe, first, tmp_path / "m1", "--epochs", "2") == 0
     before = {p: p.read_bytes() for p in first.rglob("*") if p.is_file()}

@@ -70,7 +70,7 @@ def test_recipe_distils_a_member_and_combines_a_subset(fer_folder: Path, tmp_pat
 
     members = [{"seed": 1}, {"seed": 2}, {"seed": 3, "distill_from": [0, 1], "distill_weight": 0.5}]
     recipe = tmp_path / "recipe.json"
-    base = {"architecture": TINY_ARCH, "epochs": 1, "head_epochs": 0, "batch_size": 16}
+    base = {"architecture": TINY_ARCH, "epochs": 1, "head_epochs": 0, "batch_size": 14}
     recipe.write_text(json.dumps({**base, "ensemble": members, "combine": [1, 2]}))
     args = ["--recipe", str(recipe), "--data", str(fer_folder), "--verbose", "0"]
     assert train_main([*args, "--run-dir", str(tmp_path / "r"), "--output", str(tmp_path / "ens")]) == 0

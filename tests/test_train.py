@@ -163,7 +163,7 @@ def test_train_resume_and_report(fer_folder: Path, tmp_path: Path) -> None:
 
     train_ds = load_fer2013_folder(fer_folder, "Training")
     val_ds = load_fer2013_folder(fer_folder, "PublicTest")
-    config = TrainConfig(architecture=dict(TINY_ARCH), batch_size=16, epochs=2, head_epochs=0, learning_rate=0.01)
+    config = TrainConfig(architecture=dict(TINY_ARCH), batch_size=14, epochs=2, head_epochs=0, learning_rate=0.01)
     run = tmp_path / "run"
     first = train(config, train_ds, val_ds, run, verbose=0)
     rows = [json.loads(x) for x in (run / "history.jsonl").read_text().splitlines()]
@@ -200,7 +200,7 @@ def test_two_stage_training_freezes_then_unfreezes_backbone(fer_folder: Path, tm
 
     # MobileNet v1 0.25: the shortest ImageNet backbone (two stages compile twice, slowly on JAX); same code path as v2
     arch = {"name": "mobilenet", "input_size": 48, "backbone_size": 32, "alpha": 0.25, "bn_momentum": 0.9}
-    config = TrainConfig(architecture=arch, batch_size=32, epochs=1, head_epochs=1)
+    config = TrainConfig(architecture=arch, batch_size=14, epochs=1, head_epochs=1)
     ds = load_fer2013_folder(fer_folder, "Training")
     result = train(config, ds, load_fer2013_folder(fer_folder, "PublicTest"), tmp_path / "run", verbose=0)
     stages = [r["stage"] for r in result.history]
@@ -254,7 +254,7 @@ def test_train_and_evaluate_clis(fer_folder: Path, tmp_path: Path, capsys: pytes
     from emotionkit.train.evaluate import main as evaluate_main
 
     recipe = tmp_path / "recipe.json"
-    recipe.write_text(json.dumps({"architecture": TINY_ARCH, "epochs": 1, "head_epochs": 0, "batch_size": 16}))
+    recipe.write_text(json.dumps({"architecture": TINY_ARCH, "epochs": 1, "head_epochs": 0, "batch_size": 14}))
     out = tmp_path / "model"
     assert (
         train_main(
@@ -289,7 +289,7 @@ def test_weight_averaging_of_the_last_epochs(fer_folder: Path, tmp_path: Path) -
     from emotionkit.train.trainer import TrainConfig, train
 
     arch = {**TINY_ARCH, "dropout": 0.0}
-    config = TrainConfig(architecture=arch, batch_size=16, epochs=3, head_epochs=0, average_last_epochs=2)
+    config = TrainConfig(architecture=arch, batch_size=14, epochs=3, head_epochs=0, average_last_epochs=2)
     run = tmp_path / "run"
     train_ds, val_ds = load_fer2013_folder(fer_folder, "Training"), load_fer2013_folder(fer_folder, "PublicTest")
     result = train(config, train_ds, val_ds, run, verbose=0)
@@ -375,7 +375,7 @@ def test_a_branched_recipe_saves_the_plain_network(fer_folder: Path, tmp_path: P
     # this test for CI's whole time limit on a 2-core AVX2 machine.
     arch = {**TINY_ARCH, "widths": [16, 16], "branches": True}
     recipe = tmp_path / "recipe.json"
-    recipe.write_text(json.dumps({"architecture": arch, "epochs": 1, "head_epochs": 0, "batch_size": 16}))
+    recipe.write_text(json.dumps({"architecture": arch, "epochs": 1, "head_epochs": 0, "batch_size": 14}))
     out = tmp_path / "model"
     argv = ["--recipe", str(recipe), "--data", str(fer_folder), "--run-dir", str(tmp_path / "r"), "--output", str(out)]
     assert train_main([*argv, "--verbose", "0"]) == 0
@@ -399,13 +399,38 @@ def test_reestimate_batchnorm_moves_statistics_towards_the_data() -> None:
     assert bn.momentum == pytest.approx(0.99)  # restored
 
 
+def test_reestimate_batchnorm_runs_batches_of_one_size() -> None:
+    # a shorter remainder batch would skew the statistics (and on JAX compile every op again for its shape)
+    import keras
+
+    from emotionkit.train.trainer import reestimate_batchnorm
+
+    class BatchSizes(keras.layers.Layer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[int] = []
+
+        def call(self, x):  # type: ignore[no-untyped-def]
+            self.seen.append(x.shape[0])  # None while Keras builds the model symbolically
+            return x
+
+    sizes = BatchSizes()
+    model = keras.Sequential([keras.Input((48, 48, 1)), sizes, keras.layers.BatchNormalization()])
+    sizes.seen.clear()
+    reestimate_batchnorm(model, np.zeros((42, 48, 48, 1), np.float32), batches=5, batch_size=16)
+    assert sizes.seen == [16] * 5
+    sizes.seen.clear()
+    reestimate_batchnorm(model, np.zeros((10, 48, 48, 1), np.float32), batches=3, batch_size=16)
+    assert sizes.seen == [10] * 3
+
+
 def test_ensemble_recipe_trains_each_member_once(fer_folder: Path, tmp_path: Path) -> None:
     from emotionkit.train.cli import main as train_main
 
     recipe = tmp_path / "recipe.json"
     members = [{"seed": 1}, {"seed": 2, "architecture": {**TINY_ARCH, "widths": [6, 10]}}]
     recipe.write_text(
-        json.dumps({"architecture": TINY_ARCH, "epochs": 1, "head_epochs": 0, "batch_size": 16, "ensemble": members})
+        json.dumps({"architecture": TINY_ARCH, "epochs": 1, "head_epochs": 0, "batch_size": 14, "ensemble": members})
     )
     args = ["--recipe", str(recipe), "--data", str(fer_folder), "--run-dir", str(tmp_path / "r"), "--verbose", "0"]
     assert train_main([*args, "--output", str(tmp_path / "ens")]) == 0

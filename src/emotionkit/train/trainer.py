@@ -270,7 +270,7 @@ def reestimate_batchnorm(
         classifier: The model; its BatchNorm moving means and variances are updated in place.
         images: Preprocessed training faces ``(N, S, S, 1)``; no augmentation is applied.
         batches: Number of batches to run.
-        batch_size: Images per batch.
+        batch_size: Images per batch, the same for every batch (all the images when there are fewer).
         seed: Seed of the batch order.
 
     Examples:
@@ -281,9 +281,11 @@ def reestimate_batchnorm(
     for layer in norms:
         layer.momentum = 0.98
     order = np.random.default_rng(seed).permutation(len(images))
+    size = min(batch_size, len(images))
     for i in range(batches):
-        start = (i * batch_size) % len(images)
-        classifier(images[order[start : start + batch_size]], training=True)
+        # Every batch has the same size (the order wraps around): no small remainder batch skews the statistics,
+        # and on JAX, where each eager op compiles once per shape, the model's ops compile once, not per remainder.
+        classifier(images[order[np.arange(i * size, (i + 1) * size) % len(images)]], training=True)
     for layer, momentum in zip(norms, saved):
         layer.momentum = momentum
 

@@ -98,8 +98,7 @@ def _torch_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
 
     lock = threading.Lock()
     calls: dict[int, int] = {}
-    traced: dict[int, Callable[..., Any]] = {}
-    untraceable: set[int] = set()
+    graphs: dict[int, Callable[..., Any]] = {}  # per batch size: its traced graph, or ``run`` where tracing failed
 
     def graph_for(x: Any) -> Callable[..., Any]:
         """The traced graph for this batch size, traced on its third call (one-off calls skip the trace cost)."""
@@ -107,8 +106,8 @@ def _torch_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
         if n > _TORCH_TRACE_MAX:
             return run
         with lock:
-            if n in traced or n in untraceable:
-                return traced.get(n, run)
+            if n in graphs:
+                return graphs[n]
             calls[n] = calls.get(n, 0) + 1
             if calls[n] <= _TORCH_EAGER_CALLS:
                 return run
@@ -117,16 +116,16 @@ def _torch_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
                     # torch.jit.trace warns that it is deprecated and that shapes become constants: each batch
                     # size gets its own trace, so they are.
                     warnings.simplefilter("ignore")
-                    traced[n] = torch.jit.trace(run, (x, *weights), check_trace=False)
+                    graphs[n] = torch.jit.trace(run, (x, *weights), check_trace=False)
             except Exception as exc:  # a torch without TorchScript, or a layer it cannot trace
-                untraceable.add(n)
+                graphs[n] = run
                 warnings.warn(
                     f"PyTorch could not trace the model for batches of {n} ({type(exc).__name__}: {exc}); "
                     "they run eagerly: slower, same outputs",
                     RuntimeWarning,
                     stacklevel=4,
                 )
-            return traced.get(n, run)
+            return graphs[n]
 
     def fn(x: np.ndarray) -> np.ndarray:
         tensor = keras.ops.convert_to_tensor(x)  # on Keras' default device

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import keras
 import numpy as np
@@ -77,6 +78,28 @@ def test_a_model_torch_cannot_trace_runs_eagerly_with_a_warning(monkeypatch: pyt
         fourth = forward(faces)
     for got in [*first, third, fourth]:
         np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="tracing is PyTorch's compiled path")
+def test_torch_traces_padded_small_batches_and_runs_large_ones_eagerly(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    traced_sizes = []
+    trace = torch.jit.trace
+
+    def recording_trace(fn: object, example: tuple[Any, ...], **kwargs: object) -> object:
+        traced_sizes.append(int(example[0].shape[0]))
+        return trace(fn, example, **kwargs)
+
+    monkeypatch.setattr(torch.jit, "trace", recording_trace)
+    model = _model_with_trained_batchnorm(seed=8)
+    faces = np.random.default_rng(5).random((100, 48, 48, 1)).astype("float32")
+    expected = keras.ops.convert_to_numpy(model(faces, training=False))
+    forward = compile_forward(model)
+    for _ in range(3):
+        np.testing.assert_allclose(forward(faces[:3]), expected[:3], atol=1e-5)
+        np.testing.assert_allclose(forward(faces), expected, atol=1e-5)
+    assert traced_sizes == [4]  # 3 faces padded to the traced size 4 on the third call; 100 faces never traced
 
 
 def test_a_forward_built_after_a_weight_change_uses_the_new_weights() -> None:

@@ -47,16 +47,14 @@ else:
 
 __all__ = ["MAX_BATCH", "KerasRuntime", "compile_forward"]
 
-_BUCKETS = (1, 4, 16, 64, MAX_BATCH)
+_Forward = Callable[[np.ndarray], np.ndarray]
+_BUCKETS = (1, 4, 16, 64, MAX_BATCH)  # the batch sizes jax.jit compiles
+_TORCH_TRACED = (1, 4, 16, 64)  # the batch sizes PyTorch traces; larger batches stay eager, where compute
+# outweighs Keras' per-layer overhead
 _TORCH_EAGER_CALLS = 2  # calls of one batch size that run eagerly before PyTorch traces that size
-_TORCH_TRACE_MAX = 64  # larger PyTorch batches stay eager: compute outweighs Keras' per-layer overhead there
 
 
-def _bucket(n: int) -> int:
-    return next(b for b in _BUCKETS if b >= n)
-
-
-def _tensorflow_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
+def _tensorflow_forward(model: keras.Model) -> tuple[_Forward, tuple[int, ...]]:
     import tensorflow as tf
 
     spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
@@ -67,12 +65,12 @@ def _tensorflow_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray
         # The converter is not exported under tf.*; fall back to the plain function if it ever moves.
         from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
     except ImportError:  # pragma: no cover - depends on the TensorFlow release
-        return lambda x: fn(tf.constant(x)).numpy()
+        return (lambda x: fn(tf.constant(x)).numpy()), ()
     frozen = convert_variables_to_constants_v2(fn.get_concrete_function())
-    return lambda x: frozen(tf.constant(x))[0].numpy()  # a frozen function returns its outputs as a list
+    return (lambda x: frozen(tf.constant(x))[0].numpy()), ()  # a frozen function returns its outputs as a list
 
 
-def _jax_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
+def _jax_forward(model: keras.Model) -> tuple[_Forward, tuple[int, ...]]:
     import jax
 
     trainable = [v.value for v in model.trainable_variables]
@@ -83,10 +81,10 @@ def _jax_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
         out, _ = model.stateless_call(tv, ntv, x, training=False)
         return out
 
-    return lambda x: np.asarray(fn(trainable, non_trainable, x))
+    return (lambda x: np.asarray(fn(trainable, non_trainable, x))), _BUCKETS
 
 
-def _torch_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
+def _torch_forward(model: keras.Model) -> tuple[_Forward, tuple[int, ...]]:
     import torch
 
     trainable = [v.value.detach().clone() for v in model.trainable_variables]
@@ -103,7 +101,7 @@ def _torch_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
     def graph_for(x: Any) -> Callable[..., Any]:
         """The traced graph for this batch size, traced on its third call (one-off calls skip the trace cost)."""
         n = int(x.shape[0])
-        if n > _TORCH_TRACE_MAX:
+        if n not in _TORCH_TRACED:
             return run
         with lock:
             if n in graphs:
@@ -134,7 +132,7 @@ def _torch_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
             out = graph(tensor, *weights)
         return out.detach().cpu().numpy()
 
-    return fn
+    return fn, _TORCH_TRACED
 
 
 def compile_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
@@ -160,13 +158,12 @@ def compile_forward(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
     builders = {"tensorflow": _tensorflow_forward, "jax": _jax_forward, "torch": _torch_forward}
     if backend not in builders:
         raise RuntimeError(f"unsupported Keras backend {backend!r}; use tensorflow, jax or torch")
-    raw = builders[backend](model)
+    # Each builder names the batch sizes it compiles (jax.jit) or traces (PyTorch) once per shape; a batch is
+    # padded to the smallest of them that holds it, and one larger than all of them runs as it is.
+    raw, sizes = builders[backend](model)
 
     def padded_size(n: int) -> int:
-        """jax.jit compiles and PyTorch traces once per shape; TensorFlow takes any size."""
-        if backend == "jax" or (backend == "torch" and n <= _TORCH_TRACE_MAX):
-            return _bucket(n)
-        return n
+        return next((size for size in sizes if size >= n), n)
 
     def forward(batch: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(batch, dtype=np.float32)

@@ -124,6 +124,21 @@ def test_greedy_selection_uses_public_test_only_and_stops_when_nothing_helps(cri
         select_ensemble([good], index, criterion="auc")
 
 
+def test_members_that_trained_on_public_test_are_never_selected(tmp_path: Path) -> None:
+    index = _index()
+    good = _member(index, np.random.default_rng(1).random(90) < 0.7, "good")
+    # a final fit saw PublicTest's labels: perfect there, so selection would take it first if it could
+    final = _member(index, np.ones(90, bool), "final")
+    write_member(tmp_path, "final", final.probabilities, index, {"trained_on": ["Training", "PublicTest"]})
+    write_member(tmp_path, "good", good.probabilities, index, {})
+    loaded = {m.name: m for m in load_bank(tmp_path, index)}
+    assert loaded["final"].trained_on_public_test and not loaded["good"].trained_on_public_test
+    assert loaded["final"].meta["public_test_accuracy"] is None and loaded["good"].meta["public_test_accuracy"] > 0
+    assert select_ensemble(list(loaded.values()), index).members == ("good",)
+    with pytest.raises(ValueError, match="only members that trained on PublicTest"):
+        select_ensemble([loaded["final"]], index)
+
+
 def test_teacher_targets_average_and_weigh_repeats() -> None:
     a = BankMember("a", np.array([[1.0, 0.0], [0.0, 1.0]], np.float32))
     b = BankMember("b", np.array([[0.0, 1.0], [0.0, 1.0]], np.float32))
@@ -307,3 +322,32 @@ def test_committed_recipes_load_build_and_name_committed_members(recipe: Path) -
     missing = [name for name in config.bank_teachers if not (bank / f"{name}.npy").is_file()]
     assert not missing, f"{recipe.name} names bank members that are not committed: {missing}"
     assert build_model(config.architecture, len(EMOTIONS)).output_shape == (None, len(EMOTIONS))
+
+
+def test_cli_final_fit_trains_on_public_test_and_its_bank_entry_says_so(
+    fer_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write_ferplus(fer_folder)
+    bank = tmp_path / "bank"
+    index = Fer2013Index.load(fer_folder)
+    write_member(
+        bank, "teacher", _member(index, np.arange(len(index.data)) % 3 > 0, "teacher").probabilities, index, {}
+    )
+    recipe = tmp_path / "final.json"
+    final = {"train_on_validation": True, "bank_teachers": ["teacher"], "ferplus_weight": 0.3, "average_last_epochs": 1}
+    recipe.write_text(json.dumps({"architecture": TINY_ARCH, "epochs": 1, "head_epochs": 0, "batch_size": 14, **final}))
+    out = tmp_path / "model"
+    args = ["--recipe", str(recipe), "--data", str(fer_folder), "--bank", str(bank), "--verbose", "0"]
+    assert train_main([*args, "--run-dir", str(tmp_path / "r"), "--output", str(out), "--bank-name", "final"]) == 0
+    printed = capsys.readouterr().out
+    assert "training on 56 images" in printed and "no validation (train_on_validation)" in printed  # 42 + 14
+    assert "PublicTest accuracy not measured (it trained on PublicTest)" in printed
+    training = json.loads((out / "config.json").read_text())["training"]
+    assert training["train_images"] == 56 and training["validation_images"] == 0 and training["selected"] == "average"
+    member = {m.name: m for m in load_bank(bank, index)}["final"]
+    assert member.trained_on_public_test and member.meta["public_test_accuracy"] is None
+    assert train_main(["bank", "select", "--bank", str(bank), "--data", str(fer_folder)]) == 0
+    table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| final")]
+    assert table and table[0].split(" | ")[2] == "trained on it"
+    assert train_main(["bank", "list", "--bank", str(bank)]) == 0
+    assert "final\tconvnet\tPublicTest trained on it" in capsys.readouterr().out

@@ -315,6 +315,52 @@ def test_weight_averaging_of_the_last_epochs(fer_folder: Path, tmp_path: Path) -
     assert isinstance(result.model, keras.Model)
 
 
+def test_a_final_fit_trains_on_the_validation_images_and_validates_nothing(fer_folder: Path, tmp_path: Path) -> None:
+    import math
+
+    from emotionkit.train.trainer import TrainConfig, train
+
+    train_ds, val_ds = load_fer2013_folder(fer_folder, "Training"), load_fer2013_folder(fer_folder, "PublicTest")
+    config = TrainConfig(
+        architecture=dict(TINY_ARCH), batch_size=14, epochs=2, head_epochs=0, average_last_epochs=2, patience=0
+    )
+    config.train_on_validation = True
+    with pytest.raises(ValueError, match="train_on_validation trains without validation data"):
+        train(config, train_ds, val_ds, tmp_path / "no", verbose=0)
+    with pytest.raises(ValueError, match="any other recipe needs val_data"):
+        train(TrainConfig(architecture=dict(TINY_ARCH)), train_ds, None, tmp_path / "no", verbose=0)
+    assert not (tmp_path / "no").exists()  # checked before anything is written
+
+    joined = train_ds.concatenate(val_ds)
+    result = train(config, joined, None, tmp_path / "run", verbose=0)
+    rows = [json.loads(x) for x in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    # patience 0 would have stopped a validated run after its first epoch: nothing validates here, so nothing stops
+    assert [r["epoch"] for r in rows] == [0, 1] and not any("val_accuracy" in r for r in rows)
+    assert result.selected == "average" and result.averaged_epochs == (0, 1)
+    assert result.best_epoch == -1 and math.isnan(result.best_val_accuracy) and result.averaged_val_accuracy is None
+    assert not (tmp_path / "run" / "best.weights.h5").exists()
+
+    config.average_last_epochs = 0
+    assert train(config, joined, None, tmp_path / "last", verbose=0).selected == "last_epoch"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"train_on_validation": "yes"}, "train_on_validation must be true or false"),
+        ({"train_on_validation": True, "calibrate": True}, "no validation images to calibrate on"),
+        ({"train_on_validation": True, "ensemble": [{"seed": 1}]}, "drop calibrate and ensemble"),
+    ],
+)
+def test_a_final_fit_recipe_is_checked(tmp_path: Path, extra: dict[str, object], message: str) -> None:
+    from emotionkit.train.trainer import TrainConfig
+
+    path = tmp_path / "recipe.json"
+    path.write_text(json.dumps({"architecture": TINY_ARCH, **extra}))
+    with pytest.raises(ValueError, match=message):
+        TrainConfig.from_file(path)
+
+
 def test_branched_convnet_folds_into_the_plain_network_with_the_same_outputs() -> None:
     import keras
 
@@ -478,3 +524,22 @@ def test_subset_and_counts_keep_alignment() -> None:
     ds = FaceDataset([np.zeros((3, 3), np.uint8), np.ones((4, 4), np.uint8)], np.array([1, 0]), ("a", "b"), ["x", "y"])
     sub = ds.subset([1])
     assert sub.paths == ["y"] and sub.labels.tolist() == [0] and sub.images[0].shape == (4, 4)
+
+
+def test_concatenate_joins_images_labels_paths_and_targets() -> None:
+    plain = FaceDataset(np.zeros((2, 4, 4), np.uint8), np.array([0, 1]), ("a", "b"), ["p0", "p1"])
+    soft = np.array([[0.3, 0.7]], np.float32)
+    voted = FaceDataset(np.ones((1, 4, 4), np.uint8), np.array([1]), ("a", "b"), ["q0"], soft)
+    joined = plain.concatenate(voted)
+    assert isinstance(joined.images, np.ndarray) and joined.images.shape == (3, 4, 4)
+    assert joined.labels.tolist() == [0, 1, 1] and joined.paths == ["p0", "p1", "q0"]
+    np.testing.assert_allclose(joined.targets(), [[1, 0], [0, 1], [0.3, 0.7]])  # one-hot rows where none were soft
+    assert plain.soft_labels is None and len(plain) == 2  # the inputs are unchanged
+    assert plain.concatenate(plain).soft_labels is None
+    sizes = FaceDataset([np.zeros((3, 3), np.uint8)], np.array([0]), ("a", "b"), ["r0"])
+    mixed = plain.concatenate(sizes)
+    assert isinstance(mixed.images, list) and [i.shape for i in mixed.images] == [(4, 4), (4, 4), (3, 3)]
+    with pytest.raises(ValueError, match="cannot join datasets of classes"):
+        plain.concatenate(FaceDataset(np.zeros((1, 4, 4), np.uint8), np.array([0]), ("x", "y"), ["s"]))
+    with pytest.raises(ValueError, match="with image paths and one without"):
+        plain.concatenate(FaceDataset(np.zeros((1, 4, 4), np.uint8), np.array([0]), ("a", "b")))

@@ -131,6 +131,16 @@ class BankMember:
     probabilities: np.ndarray
     meta: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def trained_on_public_test(self) -> bool:
+        """Whether the member trained on PublicTest (a final fit, sidecar ``trained_on``): selection skips it.
+
+        Returns:
+            ``True`` when the sidecar's ``trained_on`` lists ``"PublicTest"``; members written
+            before the key existed trained on ``Training`` only.
+        """
+        return "PublicTest" in self.meta.get("trained_on", ("Training",))
+
 
 def member_probabilities(recognizer: Any, index: Fer2013Index) -> np.ndarray:
     """Flip-averaged probabilities of a recognizer on every image of the index.
@@ -160,14 +170,16 @@ def write_member(
     """Write ``<name>.npy`` (float16) and ``<name>.json`` into the bank folder.
 
     The sidecar gets the PublicTest accuracy, the image count, the classes and the
-    order's sha256 added to ``meta``.
+    order's sha256 added to ``meta``. A member whose ``meta["trained_on"]`` lists
+    ``"PublicTest"`` gets ``null`` for its PublicTest accuracy: that split trained it.
 
     Args:
         bank: The bank folder (created).
         name: Member name: lower-case letters, digits, ``.``, ``_``, ``-``.
         probabilities: ``(N, classes)`` in index order.
         index: The index they refer to.
-        meta: Provenance (recipe, seed, architecture, epochs, wall time, commit, ...).
+        meta: Provenance (recipe, seed, architecture, epochs, wall time, commit, the splits it
+            trained on as ``trained_on``, ...).
 
     Returns:
         The ``.npy`` path.
@@ -187,11 +199,13 @@ def write_member(
     folder = Path(bank)
     folder.mkdir(parents=True, exist_ok=True)
     public = index.mask("PublicTest")
-    accuracy = float(np.mean(probs[public].argmax(1) == index.data.labels[public]))
+    accuracy = None
+    if "PublicTest" not in meta.get("trained_on", ()):
+        accuracy = round(float(np.mean(probs[public].argmax(1) == index.data.labels[public])), 5)
     sidecar = {
         **meta,
         "name": name,
-        "public_test_accuracy": round(accuracy, 5),
+        "public_test_accuracy": accuracy,
         "images": expected[0],
         "classes": list(index.data.classes),
         "order": "MANIFEST.tsv: relative paths of all three splits, sorted byte-wise",
@@ -307,7 +321,9 @@ def select_ensemble(
 
     Start from the best single member; repeatedly add the member that improves the
     ensemble most; stop when nothing improves or ``max_size`` is reached. With
-    replacement a member may be added again (a heavier weight).
+    replacement a member may be added again (a heavier weight). Members that trained on
+    PublicTest ([`trained_on_public_test`][emotionkit.train.bank.BankMember.trained_on_public_test])
+    are never candidates: that split cannot judge them.
 
     ``"log_loss"`` (the default) minimises the PublicTest log-loss (ties: the higher
     accuracy): it changes smoothly with every member, and it is what a teacher's
@@ -327,15 +343,16 @@ def select_ensemble(
         The selection.
 
     Raises:
-        ValueError: If the bank is empty or the criterion unknown.
+        ValueError: If the bank has no member that did not train on PublicTest, or the criterion is unknown.
 
     Examples:
         >>> selection = select_ensemble(load_bank("training/teachers"), index)  # doctest: +SKIP
     """
     if criterion not in SELECTION_CRITERIA:
         raise ValueError(f"unknown selection criterion {criterion!r}; known: {', '.join(SELECTION_CRITERIA)}")
+    members = [m for m in members if not m.trained_on_public_test]
     if not members:
-        raise ValueError("the teacher bank is empty")
+        raise ValueError("the teacher bank is empty (or holds only members that trained on PublicTest)")
     mask = index.mask("PublicTest")
     truth = index.data.labels[mask]
     probs = {m.name: m.probabilities[mask].astype(np.float64) for m in members}

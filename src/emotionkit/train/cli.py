@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         data = _fer2013_folder(args.data)
         if data is None:
             raise FileNotFoundError("no training data: give --data FOLDER or set EMOTIONKIT_DATA")
+        val_ds: FaceDataset | None
         if args.folder:
             full = load_image_folder(data)
             order = np.random.default_rng(recipe.seed).permutation(len(full))
@@ -164,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             train_ds = load_fer2013_folder(data, "Training")
             val_ds = load_fer2013_folder(data, "PublicTest")
-            if recipe.ferplus_weight:
-                train_ds = mix_ferplus_votes(train_ds, data / "ferplus.csv", recipe.ferplus_weight)
+        if recipe.train_on_validation:  # a final fit: the validation images train too, and nothing validates
+            train_ds, val_ds = train_ds.concatenate(val_ds), None
+        if recipe.ferplus_weight and not args.folder:
+            train_ds = mix_ferplus_votes(train_ds, data / "ferplus.csv", recipe.ferplus_weight)
         if args.resume_from is not None:  # last: a bad recipe or data path leaves the run folder untouched
             from emotionkit.train.checkpoint import resume_run
 
@@ -175,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"emotionkit-train: error: {exc}", file=sys.stderr)
         return 2
     train_ds = train_ds.sample(args.limit or 0, recipe.seed)
-    print(f"training on {len(train_ds)} images {train_ds.counts()}, validating on {len(val_ds)}", flush=True)
+    validating = "no validation (train_on_validation)" if val_ds is None else f"validating on {len(val_ds)}"
+    print(f"training on {len(train_ds)} images {train_ds.counts()}, {validating}", flush=True)
     verbose: int | str = int(args.verbose) if args.verbose.isdigit() else "auto"
     if args.teacher:
         recipe.ensemble = []
@@ -304,7 +308,7 @@ def _add_to_bank(
         recognizer = recognizer.with_model(single, config, source=f"{model} member {member}")
         members = training.get("members") or []
         training = members[member] if member < len(members) else {}
-    recipe = training.get("recipe") if isinstance(training.get("recipe"), dict) else {}
+    recipe: dict[str, Any] = training["recipe"] if isinstance(training.get("recipe"), dict) else {}
     index = Fer2013Index.load(data)
     probs = member_probabilities(recognizer, index)
     full = {
@@ -315,11 +319,13 @@ def _add_to_bank(
         "backend": backend_name(),
         "training": training or None,
         **({"recipe": recipe, "seed": recipe.get("seed"), "epochs": recipe.get("epochs")} if recipe else {}),
+        "trained_on": ["Training", "PublicTest"] if recipe.get("train_on_validation") else ["Training"],
         **meta,
     }
     path = write_member(bank, name, probs, index, full)
     accuracy = json.loads(path.with_suffix(".json").read_text())["public_test_accuracy"]
-    print(f"bank member {name}: PublicTest accuracy {accuracy:.4f}", flush=True)
+    shown = "not measured (it trained on PublicTest)" if accuracy is None else f"{accuracy:.4f}"
+    print(f"bank member {name}: PublicTest accuracy {shown}", flush=True)
     return path
 
 
@@ -439,7 +445,9 @@ def _bank_main(argv: list[str]) -> int:
 
             for m in load_bank(args.bank):
                 arch = m.meta.get("architecture", {}).get("name", "?")
-                print(f"{m.name}\t{arch}\tPublicTest {m.meta.get('public_test_accuracy', float('nan')):.4f}")
+                accuracy = m.meta.get("public_test_accuracy")
+                shown = "trained on it" if m.trained_on_public_test or accuracy is None else f"{accuracy:.4f}"
+                print(f"{m.name}\t{arch}\tPublicTest {shown}")
             return 0
         if data is None:
             raise FileNotFoundError("give --data FOLDER or set EMOTIONKIT_DATA")
@@ -485,20 +493,27 @@ def _select(bank: Path, data: Path, max_size: int, output: Path | None, criterio
             ferplus = float(np.mean(probs[kept].argmax(1) == majority[kept]))
         return pub, priv, ferplus
 
-    def row(label: str, detail: str, figures: tuple[float, float, float | None]) -> str:
+    def row(
+        label: str, detail: str, figures: tuple[float, float, float | None], trained_on_public: bool = False
+    ) -> str:
         pub, priv, ferplus = figures
         shown = "n/a" if ferplus is None else f"{ferplus:.2%}"
-        return f"| {label} | {detail} | {pub:.2%} | {priv:.2%} | {shown} |"
+        public_cell = "trained on it" if trained_on_public else f"{pub:.2%}"
+        return f"| {label} | {detail} | {public_cell} | {priv:.2%} | {shown} |"
 
     count = "" if kept is None else f" ({int(kept.sum())} images)"
     print(f"| member | architecture | PublicTest | PrivateTest | FER+ majority, PrivateTest{count} |")
     print("|---|---|---|---|---|")
     for m in members:
-        print(row(m.name, str(m.meta.get("architecture", {}).get("name", "?")), scores([m.name])))
+        architecture = str(m.meta.get("architecture", {}).get("name", "?"))
+        print(row(m.name, architecture, scores([m.name]), m.trained_on_public_test))
     selection = select_ensemble(members, index, max_size=max_size, criterion=criterion)
     chosen = scores(selection.members)
     print(row("greedy selection", " + ".join(selection.members), chosen))
-    print("(flip-averaged probabilities; selection reads PublicTest only, the other columns are reported)")
+    print(
+        "(flip-averaged probabilities; selection reads PublicTest only, the other columns are reported; "
+        "members that trained on PublicTest are never selected)"
+    )
     print(f"\ngreedy selection on PublicTest ({criterion.replace('_', '-')}; PublicTest accuracy after each step):")
     for name, step_accuracy in selection.steps:
         print(f"  + {name}: {step_accuracy:.2%}")
@@ -559,7 +574,7 @@ def _recipe_dict(recipe: TrainConfig) -> dict[str, Any]:
 def _train_model(
     recipe: TrainConfig,
     train_ds: FaceDataset,
-    val_ds: FaceDataset,
+    val_ds: FaceDataset | None,
     run_dir: Path,
     output: Path,
     verbose: int | str,
@@ -588,13 +603,13 @@ def _train_model(
         training={
             "recipe": _recipe_dict(recipe),
             "train_images": len(train_ds),
-            "validation_images": len(val_ds),
+            "validation_images": 0 if val_ds is None else len(val_ds),
             **({"teachers": [str(t) for t in teachers]} if teachers else {}),
             **summary,
         },
     )
     write_model_folder(result.model, config, output)
-    if recipe.calibrate:
+    if recipe.calibrate and val_ds is not None:  # TrainConfig rejects calibrate with train_on_validation
         from emotionkit.train.calibrate import calibrate_model_folder
 
         done = calibrate_model_folder(output, val_ds, output, name="validation split")

@@ -122,6 +122,49 @@ class FaceDataset:
             soft_labels=None if self.soft_labels is None else self.soft_labels[idx],
         )
 
+    def concatenate(self, other: FaceDataset) -> FaceDataset:
+        """Return this dataset's images followed by ``other``'s, as a new dataset.
+
+        Where only one of the two has ``soft_labels``, the other's rows are its one-hot labels.
+
+        Args:
+            other: A dataset of the same classes.
+
+        Returns:
+            A new [`FaceDataset`][emotionkit.train.data.FaceDataset] of ``len(self) + len(other)`` images.
+
+        Raises:
+            ValueError: If the classes differ, or one dataset has paths and the other has none.
+
+        Examples:
+            >>> a = FaceDataset(np.zeros((2, 4, 4), np.uint8), np.array([0, 1]), ("a", "b"))
+            >>> len(a.concatenate(a))
+            4
+        """
+        if tuple(other.classes) != tuple(self.classes):
+            raise ValueError(f"cannot join datasets of classes {self.classes} and {other.classes}")
+        if bool(self.paths) != bool(other.paths):
+            raise ValueError("cannot join a dataset with image paths and one without")
+        images: np.ndarray | list[np.ndarray]
+        if (
+            isinstance(self.images, np.ndarray)
+            and isinstance(other.images, np.ndarray)
+            and self.images.shape[1:] == other.images.shape[1:]
+        ):
+            images = np.concatenate([self.images, other.images])
+        else:  # images of several sizes are a list
+            images = [*self.images, *other.images]
+        soft = None
+        if self.soft_labels is not None or other.soft_labels is not None:
+            soft = np.concatenate([self.targets(), other.targets()])
+        return FaceDataset(
+            images=images,
+            labels=np.concatenate([self.labels, other.labels]),
+            classes=self.classes,
+            paths=[*self.paths, *other.paths],
+            soft_labels=soft,
+        )
+
     def sample(self, n: int, seed: int = 0) -> FaceDataset:
         """Return a fixed random subset of ``n`` images (all of them if ``n`` is 0 or too large), in order.
 

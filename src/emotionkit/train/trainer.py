@@ -77,6 +77,12 @@ class TrainConfig:
         calibrate_teachers: Class-bias calibrate each bank teacher on PublicTest before
             averaging (see [`calibrate_members`][emotionkit.train.bank.calibrate_members]), so
             members taught by FER+ votes do not pass their low "fear" prior on to the student.
+        train_on_validation: A final fit: train on the training and the validation images
+            together (FER-2013 Training + PublicTest), for a recipe whose settings earlier runs
+            chose on validation. Nothing is validated: no early stopping, no best epoch; the
+            model is the average of the last ``average_last_epochs`` epochs, or the last epoch.
+            It cannot be combined with ``calibrate`` (fitted on validation) or an ensemble, and a
+            bank member trained so has no PublicTest accuracy and is never selected.
     """
 
     architecture: dict[str, Any]
@@ -106,6 +112,7 @@ class TrainConfig:
     bank_teachers: list[str] = field(default_factory=list)
     calibrate: bool = False
     calibrate_teachers: bool = False
+    train_on_validation: bool = False
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
@@ -121,7 +128,8 @@ class TrainConfig:
             FileNotFoundError: If the file is missing.
             ValueError: If it (or an ensemble member's overrides) has unknown keys, a
                 member is taught by itself or a later member, ``combine`` names a
-                member that does not exist, or the ``mixing`` block is invalid.
+                member that does not exist, the ``mixing`` block is invalid, or
+                ``train_on_validation`` is combined with ``calibrate`` or an ensemble.
 
         Examples:
             >>> TrainConfig.from_file("recipes/default.json")  # doctest: +SKIP
@@ -153,11 +161,16 @@ class TrainConfig:
                     block["mixing"] = check_mixing(block["mixing"])
                 except ValueError as exc:
                     raise ValueError(f"{path}: {exc}") from None
-        for key in ("calibrate", "calibrate_teachers"):
+        for key in ("calibrate", "calibrate_teachers", "train_on_validation"):
             if not isinstance(data.get(key, False), bool):
                 raise ValueError(f"{path}: {key} must be true or false, got {data[key]!r}")
         if data.get("calibrate_teachers") and not teachers_in_bank:
             raise ValueError(f"{path}: calibrate_teachers needs bank_teachers")
+        if data.get("train_on_validation") and (data.get("calibrate") or members):
+            raise ValueError(
+                f"{path}: train_on_validation leaves no validation images to calibrate on or to train an ensemble"
+                " with; drop calibrate and ensemble"
+            )
         if data.get("distill_from"):
             raise ValueError(f"{path}: distill_from belongs in an ensemble member's overrides")
         combine = data.get("combine")
@@ -187,13 +200,14 @@ class TrainResult:
     Attributes:
         model: The classifier with the best validation weights loaded.
         history: Per-epoch logs of both stages (``stage``, ``epoch``, ``loss``, ``accuracy``, ...).
-        best_epoch: Stage-2 epoch (0-based) with the best validation accuracy.
-        best_val_accuracy: That accuracy.
+        best_epoch: Stage-2 epoch (0-based) with the best validation accuracy (-1 without validation).
+        best_val_accuracy: That accuracy (NaN without validation).
         averaged_epochs: Stage-2 epochs whose weights were averaged (empty if averaging was off).
         averaged_val_accuracy: Validation accuracy of the averaged weights, or ``None``.
         selected: ``"average"`` if ``model`` holds the averaged weights, ``"best_epoch"`` if the best
-            epoch's, ``"last_epoch"`` if the best epoch's weights were not kept (a parked run, see
-            [`emotionkit.train.checkpoint`][emotionkit.train.checkpoint]).
+            epoch's, ``"last_epoch"`` if the last epoch's. Without validation, or when the best epoch's
+            weights were not kept (a parked run, see [`emotionkit.train.checkpoint`][emotionkit.train.checkpoint]),
+            the average is kept where there is one, else the last epoch.
         architecture: The architecture config of ``model``: the recipe's, without training-time
             branches, which are folded into the plain network
             (see [`fuse_branches`][emotionkit.models.fuse_branches]).
@@ -320,7 +334,7 @@ def _read_history(path: Path) -> list[dict[str, Any]]:
 def train(
     config: TrainConfig,
     train_data: FaceDataset,
-    val_data: FaceDataset,
+    val_data: FaceDataset | None,
     run_dir: str | Path,
     verbose: int | str = "auto",
 ) -> TrainResult:
@@ -329,7 +343,8 @@ def train(
     Args:
         config: The recipe.
         train_data: Training images and labels.
-        val_data: Validation images (model selection and early stopping only).
+        val_data: Validation images (model selection and early stopping only), or ``None`` for a
+            recipe with ``train_on_validation`` (its validation images are already in ``train_data``).
         run_dir: Folder for backups, per-epoch history and best weights.
         verbose: Keras progress-bar setting (``"auto"``, 0, 1 or 2).
 
@@ -337,12 +352,18 @@ def train(
         The trained model (best validation weights) and its history.
 
     Raises:
-        ValueError: If the two datasets disagree on the classes.
+        ValueError: If the two datasets disagree on the classes, or ``val_data`` is given to a recipe
+            with ``train_on_validation`` or missing from one without.
 
     Examples:
         >>> result = train(TrainConfig({"name": "convnet", "input_size": 48}), tr, va, "runs/x")  # doctest: +SKIP
     """
-    if tuple(train_data.classes) != tuple(val_data.classes):
+    if (val_data is None) != config.train_on_validation:
+        raise ValueError(
+            "a recipe with train_on_validation trains without validation data (pass val_data=None, its images"
+            " joined to train_data); any other recipe needs val_data"
+        )
+    if val_data is not None and tuple(train_data.classes) != tuple(val_data.classes):
         raise ValueError(f"train classes {train_data.classes} differ from validation classes {val_data.classes}")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -351,7 +372,7 @@ def train(
     num_classes = len(train_data.classes)
     size = int(config.architecture["input_size"])
     x_train, y_train = prepare_faces(train_data.images, size), train_data.targets()
-    x_val, y_val = prepare_faces(val_data.images, size), val_data.targets()
+    validation = None if val_data is None else (prepare_faces(val_data.images, size), val_data.targets())
     weights = class_weights(train_data.labels, num_classes, config.class_weight_power)
 
     classifier = build_model(config.architecture, num_classes, config.backbone_weights)
@@ -360,7 +381,7 @@ def train(
     trainer = keras.Model(inputs, classifier(augmentation(inputs)), name="trainer")
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
     steps_per_epoch = math.ceil(len(x_train) / config.batch_size)
-    fit_args: dict[str, Any] = dict(validation_data=(x_val, y_val), class_weight=weights, verbose=verbose)
+    fit_args: dict[str, Any] = dict(validation_data=validation, class_weight=weights, verbose=verbose)
     mixing = check_mixing(config.mixing)
     if mixing["mixup"] > 0 or mixing["cutmix"] > 0:
         batches = MixedBatches(x_train, y_train, config.batch_size, mixing, seed=config.seed)
@@ -407,16 +428,10 @@ def train(
     recorder = _EpochRecorder(run_dir, "finetune", classifier, keep_from=first_averaged)
     if batches is not None:  # a resumed run goes on with the shuffles and mixes of the epochs it has not done
         batches.epoch = config.head_epochs + finetune_done
-    trainer.fit(
-        **fit_data,
-        epochs=config.epochs,
-        callbacks=[
-            keras.callbacks.BackupAndRestore(str(run_dir / "backup_finetune"), delete_checkpoint=False),
-            recorder,
-            keras.callbacks.EarlyStopping("val_accuracy", mode="max", patience=config.patience),
-        ],
-        **fit_args,
-    )
+    callbacks = [keras.callbacks.BackupAndRestore(str(run_dir / "backup_finetune"), delete_checkpoint=False), recorder]
+    if validation is not None:
+        callbacks.append(keras.callbacks.EarlyStopping("val_accuracy", mode="max", patience=config.patience))
+    trainer.fit(**fit_data, epochs=config.epochs, callbacks=callbacks, **fit_args)
     history = _read_history(run_dir / "history.jsonl")
     finetune = [row for row in history if row["stage"] == "finetune" and "val_accuracy" in row]
     best = (
@@ -426,16 +441,18 @@ def train(
     averaged_accuracy = None
     if first_averaged is not None:
         averaged = _average_last_epochs(classifier, run_dir, range(first_averaged, config.epochs), x_train)
-        if averaged:
-            averaged_accuracy = _accuracy(classifier, x_val, y_val)
+        if averaged and validation is not None:
+            averaged_accuracy = _accuracy(classifier, *validation)
             print(f"average of epochs {averaged[0]}-{averaged[-1]}: val_accuracy {averaged_accuracy:.4f}", flush=True)
-    use_average = averaged_accuracy is not None and averaged_accuracy >= best["val_accuracy"]
-    selected = "average" if use_average else "best_epoch"
-    if selected == "best_epoch":
-        if recorder.best_path.is_file():
-            classifier.load_weights(str(recorder.best_path))
-        else:  # a run resumed from a parked folder that had no room for the best epoch's weights
-            selected = "last_epoch"
+    if validation is None or not recorder.best_path.is_file():
+        # Nothing to choose by (no validation), or the best epoch's weights were not kept (a run resumed from a
+        # parked folder that had no room for them): the average where there is one, else the last epoch.
+        selected = "average" if averaged else "last_epoch"
+    elif averaged_accuracy is not None and averaged_accuracy >= best["val_accuracy"]:
+        selected = "average"
+    else:
+        selected = "best_epoch"
+        classifier.load_weights(str(recorder.best_path))
     classifier, architecture = fuse_branches(classifier, config.architecture)
     return TrainResult(
         classifier,

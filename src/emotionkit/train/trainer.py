@@ -198,7 +198,7 @@ class TrainResult:
     """What [`train`][emotionkit.train.trainer.train] returns.
 
     Attributes:
-        model: The classifier with the best validation weights loaded.
+        model: The classifier with the weights ``selected`` names loaded.
         history: Per-epoch logs of both stages (``stage``, ``epoch``, ``loss``, ``accuracy``, ...).
         best_epoch: Stage-2 epoch (0-based) with the best validation accuracy (-1 without validation).
         best_val_accuracy: That accuracy (NaN without validation).
@@ -349,7 +349,8 @@ def train(
         verbose: Keras progress-bar setting (``"auto"``, 0, 1 or 2).
 
     Returns:
-        The trained model (best validation weights) and its history.
+        The trained model (the best epoch's weights, or the average of the last epochs where that
+        is as good on validation or nothing validates) and its history.
 
     Raises:
         ValueError: If the two datasets disagree on the classes, or ``val_data`` is given to a recipe

@@ -6,6 +6,11 @@ Prints a Markdown table (7-class and 5-class accuracy, FER+ majority-label accur
 recall) and, with --output, writes the full evaluation report with plots for PrivateTest.
 FER+ majority labels: the class with more than half of an image's FER+ votes (``ferplus.csv``;
 2,720 of PrivateTest's 3,589 images have one).
+
+Where the jaffe-dev photos are present (``--posed``, default ``../shared/data/jaffe-dev``), a
+second table gives end-to-end accuracy on posed faces: the recognizer detects the face in each
+uncropped photo and classifies it (a photo with no face found counts as wrong), the kind of check
+FER-2013's cropped faces do not make.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=shared_root() / "data" / "fer2013")
     parser.add_argument("--output", type=Path, help="write PrivateTest report.json/.md and plots here")
     parser.add_argument("--history", type=Path, help="history.jsonl of the training run (for curves.png)")
+    parser.add_argument("--posed", type=Path, default=shared_root() / "data" / "jaffe-dev", help="jaffe-dev folder")
     args = parser.parse_args()
 
     rec = EmotionRecognizer.from_pretrained(args.model, flip_tta=False)  # TTA is measured by evaluate()
@@ -59,6 +65,18 @@ def main() -> None:
             f"| {split} | {'on' if tta else 'off'} | {r.accuracy:.2%} | {five} | {ferplus} | {r.macro_f1:.3f} | "
             f"{recalls} |"
         )
+    photos = sorted(args.posed.glob("*/*.png")) if args.posed.is_dir() else []
+    if photos:
+        truth = [path.parent.name for path in photos]
+        where = f"{args.posed.name}, {len(photos)} photos of {len(set(truth))} classes"
+        print(f"\nPosed faces, detect + classify ({where}):\n")
+        print("| flip TTA | accuracy | faces found |")
+        print("|---|---|---|")
+        for tta in (False, True):
+            results = EmotionRecognizer.from_pretrained(args.model, flip_tta=tta).predict(photos)
+            found = [bool(faces) for faces in results]
+            right = [bool(faces) and faces[0].label == label for faces, label in zip(results, truth)]
+            print(f"| {'on' if tta else 'off'} | {np.mean(right):.2%} | {sum(found)} of {len(photos)} |")
     if args.output:
         history = None
         if args.history and args.history.is_file():

@@ -20,6 +20,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from posed_faces import end_to_end, labelled_photos
 from shared_data import shared_root
 
 from emotionkit import EmotionRecognizer
@@ -65,19 +66,16 @@ def main() -> None:
             f"| {split} | {'on' if tta else 'off'} | {r.accuracy:.2%} | {five} | {ferplus} | {r.macro_f1:.3f} | "
             f"{recalls} |"
         )
-    photos = sorted(args.posed.glob("*/*.png")) if args.posed.is_dir() else []
+    photos = labelled_photos(args.posed)
     if photos:
-        truth = [path.parent.name for path in photos]
-        where = f"{args.posed.name}, {len(photos)} photos of {len(set(truth))} classes"
+        where = f"{args.posed.name}, {len(photos)} photos of {len({label for _, label in photos})} classes"
         print(f"\nPosed faces, detect + classify ({where}):\n")
         print("| flip TTA | accuracy | faces found |")
         print("|---|---|---|")
         with_flip = EmotionRecognizer.from_pretrained(args.model, flip_tta=True)
         for tta, recognizer in ((False, rec), (True, with_flip)):  # rec runs without flip TTA
-            results = recognizer.predict(photos)
-            found = [bool(faces) for faces in results]
-            right = [bool(faces) and faces[0].label == label for faces, label in zip(results, truth)]
-            print(f"| {'on' if tta else 'off'} | {np.mean(right):.2%} | {sum(found)} of {len(photos)} |")
+            scored = end_to_end(recognizer, photos)
+            print(f"| {'on' if tta else 'off'} | {scored.accuracy:.2%} | {scored.found} of {scored.photos} |")
     if args.output:
         history = None
         if args.history and args.history.is_file():

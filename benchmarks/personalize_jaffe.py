@@ -11,27 +11,15 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from posed_faces import by_person, end_to_end, labelled_photos
 from shared_data import shared_root
 
 from emotionkit import EmotionRecognizer
 from emotionkit.train.data import load_fer2013_folder
 from emotionkit.train.evaluate import evaluate
-
-
-def person_photos(root: Path) -> dict[str, list[tuple[Path, str]]]:
-    people: dict[str, list[tuple[Path, str]]] = defaultdict(list)
-    for path in sorted(root.glob("*/*.png")):
-        people[path.name.split(".")[0]].append((path, path.parent.name))
-    return dict(people)
-
-
-def end_to_end_accuracy(rec: EmotionRecognizer, photos: list[tuple[Path, str]]) -> float:
-    results = rec.predict([p for p, _ in photos])
-    return float(np.mean([bool(r) and r[0].label == label for r, (_, label) in zip(results, photos)]))
 
 
 def main() -> None:
@@ -46,7 +34,7 @@ def main() -> None:
     fer = fer.sample(args.fer_limit)
     fer_base = evaluate(base, fer).accuracy
     rows = []
-    for person, photos in person_photos(args.data / "jaffe-dev").items():
+    for person, photos in by_person(labelled_photos(args.data / "jaffe-dev")).items():
         chosen: dict[str, Path] = {}
         for path, label in photos:  # the first photo of each class (sorted names: *1 before *2)
             chosen.setdefault(label, path)
@@ -60,8 +48,8 @@ def main() -> None:
                 "person": person,
                 "train": len(train),
                 "test": len(test),
-                "base": end_to_end_accuracy(base, test),
-                "personal": end_to_end_accuracy(personal, test),
+                "base": end_to_end(base, test).accuracy,
+                "personal": end_to_end(personal, test).accuracy,
                 "fer_after": evaluate(personal, fer).accuracy,
                 "seconds": seconds,
             }

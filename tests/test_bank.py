@@ -320,6 +320,7 @@ def test_committed_recipes_load_build_and_name_committed_members(recipe: Path) -
     config = TrainConfig.from_file(recipe)
     bank = REPO / "training" / "teachers"
     missing = [name for name in config.bank_teachers if not (bank / f"{name}.npy").is_file()]
+    missing += [f"views/{name}" for name in config.view_teachers if not (bank / "views" / f"{name}.npy").is_file()]
     assert not missing, f"{recipe.name} names bank members that are not committed: {missing}"
     assert build_model(config.architecture, len(EMOTIONS)).output_shape == (None, len(EMOTIONS))
 

@@ -46,6 +46,7 @@ __all__ = [
     "student_fit",
     "teacher_targets",
     "write_member",
+    "write_member_files",
 ]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -188,16 +189,10 @@ def write_member(
         ValueError: If the name is invalid, the shape does not match the index, or the
             rows are not probability distributions.
     """
-    if not _NAME.match(name):
-        raise ValueError(f"member name {name!r} must match {_NAME.pattern}")
     probs = np.asarray(probabilities, np.float64)
     expected = (len(index.data), len(index.data.classes))
     if probs.shape != expected:
         raise ValueError(f"probabilities have shape {probs.shape}, the index needs {expected}")
-    if not np.all(np.isfinite(probs)) or np.abs(probs.sum(1) - 1).max() > 1e-3:
-        raise ValueError("each row must be a probability distribution (finite, summing to 1)")
-    folder = Path(bank)
-    folder.mkdir(parents=True, exist_ok=True)
     public = index.mask("PublicTest")
     accuracy = None
     if "PublicTest" not in meta.get("trained_on", ()):
@@ -213,9 +208,40 @@ def write_member(
         "dtype": "float16",
         "flip_averaged": True,
     }
-    path = folder / f"{name}.npy"
+    return write_member_files(bank, name, probs, sidecar)
+
+
+def write_member_files(folder: str | Path, name: str, probabilities: np.ndarray, sidecar: dict[str, Any]) -> Path:
+    """Check and write one member's two files: ``<name>.npy`` (``float16``) and ``<name>.json``.
+
+    The step both the plain bank ([`write_member`][emotionkit.train.bank.write_member]) and the views
+    folder ([`write_view_member`][emotionkit.train.views.write_view_member]) use; the sidecar is written
+    as given.
+
+    Args:
+        folder: Where to write (created).
+        name: Member name: lower-case letters, digits, ``.``, ``_``, ``-``.
+        probabilities: Class probabilities, classes on the last axis.
+        sidecar: The JSON sidecar.
+
+    Returns:
+        The ``.npy`` path.
+
+    Raises:
+        ValueError: If the name is invalid or a row is not a probability distribution (finite, summing to 1).
+
+    Examples:
+        >>> write_member_files("training/teachers", "m-s1", probs, {"name": "m-s1"})  # doctest: +SKIP
+    """
+    if not _NAME.match(name):
+        raise ValueError(f"member name {name!r} must match {_NAME.pattern}")
+    probs = np.asarray(probabilities, np.float64)
+    if not np.all(np.isfinite(probs)) or np.abs(probs.sum(-1) - 1).max() > 1e-3:
+        raise ValueError("each row must be a probability distribution (finite, summing to 1)")
+    path = Path(folder) / f"{name}.npy"
+    path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, probs.astype(np.float16))
-    (folder / f"{name}.json").write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path
 
 

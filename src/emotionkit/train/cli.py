@@ -6,12 +6,14 @@ emotionkit-train bank add MODEL --name NAME --member 0             # add a train
 emotionkit-train bank select --max-size 8                           # greedy ensemble selection on PublicTest
 emotionkit-train bank list
 emotionkit-train bank fit [NAME ...]                                # do distilled members follow their teachers?
+emotionkit-train bank views MODEL --name NAME                       # its probabilities on 8 augmented views per face
 emotionkit-train calibrate MODEL OUTPUT                             # class offsets fitted on PublicTest
 emotionkit-train park RUN_DIR training/checkpoints/NAME             # an unfinished run, small enough to commit
 emotionkit-train --recipe RECIPE --run-dir RUN --resume-from training/checkpoints/NAME --output MODEL
 ```
 
-A recipe with ``bank_teachers`` distils a student from those bank members (see the training guide).
+A recipe with ``bank_teachers`` distils a student from those bank members, one with ``view_teachers`` from
+their stored augmented views (consistent teaching; see the training guide).
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    from emotionkit.train.bank import Fer2013Index
     from emotionkit.train.data import FaceDataset
     from emotionkit.train.trainer import TrainConfig
+    from emotionkit.train.views import ViewPlan, ViewTargets
 
 __all__ = ["DEFAULT_BANK", "data_root", "main", "resolve_recipe"]
 
@@ -128,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         "--bank", type=Path, default=DEFAULT_BANK, help=f"teacher bank folder (default: {DEFAULT_BANK})"
     )
     parser.add_argument("--bank-name", help="after training, add the model to the teacher bank under this name")
+    parser.add_argument(
+        "--bank-views", action="store_true", help="with --bank-name: also store its probabilities on the views"
+    )
     parser.add_argument("--verbose", default="auto", help="Keras progress: auto, 0, 1 or 2")
     args = parser.parse_args(argv)
     from emotionkit.train.data import load_fer2013_folder, load_image_folder, mix_ferplus_votes
@@ -186,22 +193,28 @@ def main(argv: list[str] | None = None) -> int:
     if not recipe.ensemble:
         try:
             taught = _distilled(recipe, train_ds, args.teacher or [])
+            if (args.bank_name or recipe.bank_teachers or recipe.view_teachers) and args.folder:
+                raise ValueError(
+                    "the teacher bank holds FER-2013 probabilities: --bank-name and bank or view"
+                    " teachers need FER-2013 data, not --folder"
+                )
+            if args.bank_views and not args.bank_name:
+                raise ValueError("--bank-views stores the views of the model added with --bank-name: give both")
             if recipe.bank_teachers:
                 taught = _bank_distilled(recipe, taught, data, args.bank)
-            if args.bank_name and args.folder:
-                raise ValueError(
-                    "--bank-name needs FER-2013 data (the bank holds FER-2013 probabilities), not --folder"
-                )
+            views = _view_targets(recipe, taught, data, args.bank) if recipe.view_teachers else None
         except (FileNotFoundError, ValueError) as exc:
             print(f"emotionkit-train: error: {exc}", file=sys.stderr)
             return 2
         started = _first_commit(args.run_dir)
-        summary = _train_model(recipe, taught, val_ds, args.run_dir, args.output, verbose, args.teacher or [])
+        summary = _train_model(recipe, taught, val_ds, args.run_dir, args.output, verbose, args.teacher or [], views)
         if args.bank_name:
             history = [json.loads(x) for x in (args.run_dir / "history.jsonl").read_text().splitlines() if x.strip()]
             meta = {"wall_time_s": round(sum(row.get("seconds", 0.0) for row in history)), "commit": started}
             path = _add_to_bank(args.output, data, args.bank, args.bank_name, meta)
             summary["bank"] = str(path)
+            if args.bank_views:
+                summary["views"] = str(_add_views(args.output, data, args.bank, args.bank_name, {"commit": started}))
         print(json.dumps({"output": str(args.output), **summary}))
         return 0
 
@@ -239,10 +252,9 @@ def _distilled(recipe: TrainConfig, train_ds: FaceDataset, teachers: list[Path])
     return distillation_targets(train_ds, probs, recipe.distill_weight, recipe.distill_temperature)
 
 
-def _bank_distilled(recipe: TrainConfig, train_ds: FaceDataset, data: Path, bank: Path) -> FaceDataset:
-    """The training set with distillation targets from the recipe's bank members."""
-    from emotionkit.train.bank import Fer2013Index, calibrate_members, load_bank, teacher_targets
-    from emotionkit.train.distill import distillation_targets
+def _bank_rows(train_ds: FaceDataset, data: Path) -> tuple[Fer2013Index, np.ndarray]:
+    """The bank's image index and each training image's row in it."""
+    from emotionkit.train.bank import Fer2013Index
 
     index = Fer2013Index.load(data)
     position = {p: i for i, p in enumerate(index.data.paths)}
@@ -250,6 +262,15 @@ def _bank_distilled(recipe: TrainConfig, train_ds: FaceDataset, data: Path, bank
         rows = np.array([position[Path(p).relative_to(data).as_posix()] for p in train_ds.paths])
     except (KeyError, ValueError):
         raise ValueError(f"the training images are not all FER-2013 images under {data}") from None
+    return index, rows
+
+
+def _bank_distilled(recipe: TrainConfig, train_ds: FaceDataset, data: Path, bank: Path) -> FaceDataset:
+    """The training set with distillation targets from the recipe's bank members."""
+    from emotionkit.train.bank import calibrate_members, load_bank, teacher_targets
+    from emotionkit.train.distill import distillation_targets
+
+    index, rows = _bank_rows(train_ds, data)
     members = load_bank(bank, index)
     if recipe.calibrate_teachers:
         members = calibrate_members(members, index)
@@ -257,6 +278,48 @@ def _bank_distilled(recipe: TrainConfig, train_ds: FaceDataset, data: Path, bank
     calibrated = " calibrated on PublicTest" if recipe.calibrate_teachers else ""
     print(f"distilling from bank members {', '.join(recipe.bank_teachers)}{calibrated} ({bank})", flush=True)
     return distillation_targets(train_ds, teacher, recipe.distill_weight, recipe.distill_temperature)
+
+
+def _view_targets(recipe: TrainConfig, train_ds: FaceDataset, data: Path, bank: Path) -> ViewTargets:
+    """The recipe's view teachers, read from ``bank/views``, for the training images."""
+    from emotionkit.train.views import ViewTargets, load_view_teacher
+
+    index, rows = _bank_rows(train_ds, data)
+    teacher = load_view_teacher(bank / "views", recipe.view_teachers, index, recipe.calibrate_teachers)
+    faces = np.asarray(train_ds.images)
+    if faces.dtype != np.uint8 or faces.ndim != 3:
+        raise ValueError(f"view teaching needs the raw uint8 faces (N, H, W), got {faces.dtype} {faces.shape}")
+    calibrated = " calibrated on PublicTest" if recipe.calibrate_teachers else ""
+    print(
+        f"consistent teaching from view members {', '.join(recipe.view_teachers)}{calibrated}"
+        f" ({teacher.plan.count} views per face, weight {recipe.view_weight})",
+        flush=True,
+    )
+    size = int(recipe.architecture["input_size"])
+    return ViewTargets(faces, rows, teacher, recipe.view_weight, recipe.distill_temperature, size)
+
+
+def _add_views(
+    model: Path, data: Path, bank: Path, name: str, meta: dict[str, Any], plan: ViewPlan | None = None
+) -> Path:
+    """Compute a model's probabilities on every view of every FER-2013 image and write them to ``bank/views``."""
+    from emotionkit.recognizer import EmotionRecognizer
+    from emotionkit.train.bank import Fer2013Index
+    from emotionkit.train.views import ViewPlan, view_probabilities, write_view_member
+
+    plan = plan or ViewPlan()
+    recognizer = EmotionRecognizer.from_pretrained(model)
+    index = Fer2013Index.load(data)
+    if tuple(recognizer.labels) != tuple(index.data.classes):
+        raise ValueError(f"{model} predicts {recognizer.labels}, the bank holds {index.data.classes}")
+    probs = view_probabilities(recognizer, np.asarray(index.data.images), np.arange(len(index.data)), plan)
+    path = write_view_member(
+        bank / "views", name, probs, index, plan, {"source": str(model), "commit": _commit(), **meta}
+    )
+    public = index.mask("PublicTest")
+    accuracy = float(np.mean(probs[:, public].argmax(-1) == index.data.labels[public]))
+    print(f"view member {name}: {plan.count} views, PublicTest accuracy on the views {accuracy:.4f}", flush=True)
+    return path
 
 
 def _commit() -> str:
@@ -409,7 +472,7 @@ def _calibrate_main(argv: list[str]) -> int:
 
 
 def _bank_main(argv: list[str]) -> int:
-    """``emotionkit-train bank add|select|list|fit``."""
+    """``emotionkit-train bank add|select|list|fit|views``."""
     parser = argparse.ArgumentParser(prog="emotionkit-train bank", description="Keep the teacher bank.")
     sub = parser.add_subparsers(dest="verb", required=True)
     common = argparse.ArgumentParser(add_help=False)
@@ -437,6 +500,13 @@ def _bank_main(argv: list[str]) -> int:
     fit = sub.add_parser("fit", parents=[common], help="how closely members distilled from the bank follow it")
     fit.add_argument("names", nargs="*", help="members (default: every member whose recipe names bank_teachers)")
     fit.add_argument("--split", choices=["Training", "PublicTest"], default="Training", help="default: Training")
+    views = sub.add_parser(
+        "views", parents=[common], help="store a model's probabilities on augmented views (consistent teaching)"
+    )
+    views.add_argument("model", type=Path, help="model folder")
+    views.add_argument("--name", required=True, help="member name (file stem in BANK/views)")
+    views.add_argument("--count", type=int, default=8, help="views per image (default: 8)")
+    views.add_argument("--seed", type=int, default=0, help="seed of the views (default: 0; members must share it)")
     args = parser.parse_args(argv)
     data = _fer2013_folder(args.data)
     try:
@@ -463,6 +533,11 @@ def _bank_main(argv: list[str]) -> int:
             return 0
         if args.verb == "fit":
             return _fit(args.bank, data, args.names, args.split)
+        if args.verb == "views":
+            from emotionkit.train.views import ViewPlan
+
+            _add_views(args.model, data, args.bank, args.name, {}, ViewPlan(count=args.count, seed=args.seed))
+            return 0
         return _select(args.bank, data, args.max_size, args.output, args.by.replace("-", "_"), args.calibrated)
     except (FileNotFoundError, ValueError) as exc:
         print(f"emotionkit-train bank: error: {exc}", file=sys.stderr)
@@ -579,6 +654,7 @@ def _train_model(
     output: Path,
     verbose: int | str,
     teachers: list[Path] | None = None,
+    views: ViewTargets | None = None,
 ) -> dict[str, Any]:
     """Train one classifier and write its model folder (recording any ``--teacher`` folders); returns the summary."""
     from emotionkit import __version__
@@ -586,7 +662,7 @@ def _train_model(
     from emotionkit.model_files import write_model_folder
     from emotionkit.train.trainer import train
 
-    result = train(recipe, train_ds, val_ds, run_dir, verbose=verbose)
+    result = train(recipe, train_ds, val_ds, run_dir, verbose=verbose, views=views)
     summary: dict[str, Any] = {
         "best_epoch": result.best_epoch,
         "best_val_accuracy": result.best_val_accuracy,

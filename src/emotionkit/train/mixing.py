@@ -26,6 +26,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from emotionkit.train.views import ViewTargets
+
 __all__ = ["MIXING_KEYS", "MixedBatches", "check_mixing", "mix_batch"]
 
 MIXING_KEYS: dict[str, float] = {"mixup": 0.0, "cutmix": 0.0, "probability": 1.0}
@@ -120,10 +122,14 @@ class MixedBatches(keras.utils.PyDataset):
         y: Their targets ``(N, K)``.
         batch_size: Faces per batch (the last batch may be smaller).
         settings: Mixing settings (checked with [`check_mixing`][emotionkit.train.mixing.check_mixing]).
-        seed: Seed of the shuffling and mixing.
+        seed: Seed of the shuffling, mixing and view choice.
+        views: Consistent teaching (see [`emotionkit.train.views`][emotionkit.train.views]): each face
+            is drawn as one of its stored views, and the teacher's probabilities on that view join its
+            target, before any mixing. ``x`` then serves only for its length.
 
     Raises:
-        ValueError: If ``x`` and ``y`` differ in length, are empty, or the settings are invalid.
+        ValueError: If ``x`` and ``y`` differ in length, are empty, the settings are invalid, or ``views``
+            holds another number of faces.
 
     Examples:
         >>> x, y = np.zeros((10, 8, 8, 1), "float32"), np.eye(2, dtype="float32")[[0, 1] * 5]
@@ -133,12 +139,20 @@ class MixedBatches(keras.utils.PyDataset):
     """
 
     def __init__(
-        self, x: np.ndarray, y: np.ndarray, batch_size: int, settings: Mapping[str, Any], seed: int = 0
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        batch_size: int,
+        settings: Mapping[str, Any],
+        seed: int = 0,
+        views: ViewTargets | None = None,
     ) -> None:
         super().__init__(workers=1, use_multiprocessing=False)
         if len(x) != len(y) or len(x) == 0:
             raise ValueError(f"need as many targets as faces (and at least one), got {len(x)} faces, {len(y)} targets")
-        self.x, self.y = x, y
+        if views is not None and len(views.faces) != len(x):
+            raise ValueError(f"views hold {len(views.faces)} faces, the batches {len(x)}")
+        self.x, self.y, self.views = x, y, views
         self.batch_size = int(batch_size)
         self.settings = check_mixing(settings)
         self.seed = int(seed)
@@ -156,7 +170,10 @@ class MixedBatches(keras.utils.PyDataset):
             raise IndexError(f"batch {index} out of range 0..{len(self) - 1}")
         rows = np.sort(self._order[index * self.batch_size : (index + 1) * self.batch_size])
         rng = np.random.default_rng((self.seed, self.epoch, index, 1))
-        return mix_batch(self.x[rows], self.y[rows], self.settings, rng)
+        if self.views is None:
+            return mix_batch(self.x[rows], self.y[rows], self.settings, rng)
+        faces, targets = self.views.batch(rows, self.y[rows], np.random.default_rng((self.seed, self.epoch, index, 2)))
+        return mix_batch(faces, targets, self.settings, rng)
 
     def on_epoch_end(self) -> None:
         """Reshuffle for the next epoch."""

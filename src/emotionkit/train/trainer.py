@@ -24,6 +24,7 @@ from emotionkit.preprocessing import prepare_faces
 from emotionkit.train.augment import build_augmentation
 from emotionkit.train.data import FaceDataset, class_weights
 from emotionkit.train.mixing import MixedBatches, check_mixing
+from emotionkit.train.views import ViewTargets
 
 __all__ = ["TrainConfig", "TrainResult", "reestimate_batchnorm", "train"]
 
@@ -74,9 +75,15 @@ class TrainConfig:
         bank_teachers: Names of teacher-bank members whose mean probabilities on the
             training images teach this model (``distill_weight``, ``distill_temperature``;
             see [`emotionkit.train.bank`][emotionkit.train.bank]). Empty = no bank teacher.
-        calibrate_teachers: Class-bias calibrate each bank teacher on PublicTest before
+        calibrate_teachers: Class-bias calibrate each bank (and view) teacher on PublicTest before
             averaging (see [`calibrate_members`][emotionkit.train.bank.calibrate_members]), so
             members taught by FER+ votes do not pass their low "fear" prior on to the student.
+        view_teachers: Names of view members (see [`emotionkit.train.views`][emotionkit.train.views]):
+            consistent teaching, where each training face is drawn as one of the members' stored
+            augmented views and the members' mean probabilities on that view join its target
+            (``view_weight``, ``distill_temperature``). Empty = off. One model only, not an ensemble.
+        view_weight: Share of the view teachers in the target, in [0, 1]; the rest is the
+            target without them (labels, FER+ votes, ``bank_teachers``).
         train_on_validation: A final fit: train on the training and the validation images
             together (FER-2013 Training + PublicTest), for a recipe whose settings earlier runs
             chose on validation. Nothing is validated: no early stopping, no best epoch; the
@@ -113,6 +120,8 @@ class TrainConfig:
     calibrate: bool = False
     calibrate_teachers: bool = False
     train_on_validation: bool = False
+    view_teachers: list[str] = field(default_factory=list)
+    view_weight: float = 0.5
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
@@ -128,8 +137,9 @@ class TrainConfig:
             FileNotFoundError: If the file is missing.
             ValueError: If it (or an ensemble member's overrides) has unknown keys, a
                 member is taught by itself or a later member, ``combine`` names a
-                member that does not exist, the ``mixing`` block is invalid, or
-                ``train_on_validation`` is combined with ``calibrate`` or an ensemble.
+                member that does not exist, the ``mixing`` block is invalid,
+                ``train_on_validation`` is combined with ``calibrate`` or an ensemble, or
+                ``view_teachers`` with an ensemble.
 
         Examples:
             >>> TrainConfig.from_file("recipes/default.json")  # doctest: +SKIP
@@ -152,9 +162,16 @@ class TrainConfig:
         weights = [data.get("ferplus_weight", 0.0)] + [m["ferplus_weight"] for m in members if "ferplus_weight" in m]
         if any(not isinstance(w, (int, float)) or not 0.0 <= w <= 1.0 for w in weights):
             raise ValueError(f"{path}: ferplus_weight must be a number in [0, 1], got {weights}")
-        teachers_in_bank = data.get("bank_teachers", [])
-        if not isinstance(teachers_in_bank, list) or not all(isinstance(t, str) for t in teachers_in_bank):
-            raise ValueError(f"{path}: bank_teachers must be a list of bank member names, got {teachers_in_bank!r}")
+        for key in ("bank_teachers", "view_teachers"):
+            names = data.get(key, [])
+            if not isinstance(names, list) or not all(isinstance(t, str) for t in names):
+                raise ValueError(f"{path}: {key} must be a list of bank member names, got {names!r}")
+        teachers_in_bank = data.get("bank_teachers", []) + data.get("view_teachers", [])
+        view_weight = data.get("view_weight", 0.5)
+        if isinstance(view_weight, bool) or not isinstance(view_weight, (int, float)) or not 0 <= view_weight <= 1:
+            raise ValueError(f"{path}: view_weight must be a number in [0, 1], got {view_weight!r}")
+        if data.get("view_teachers") and members:
+            raise ValueError(f"{path}: view_teachers teach one model, not an ensemble; drop one of them")
         for block in [data, *members]:
             if "mixing" in block:
                 try:
@@ -165,7 +182,7 @@ class TrainConfig:
             if not isinstance(data.get(key, False), bool):
                 raise ValueError(f"{path}: {key} must be true or false, got {data[key]!r}")
         if data.get("calibrate_teachers") and not teachers_in_bank:
-            raise ValueError(f"{path}: calibrate_teachers needs bank_teachers")
+            raise ValueError(f"{path}: calibrate_teachers needs bank_teachers or view_teachers")
         if data.get("train_on_validation") and (data.get("calibrate") or members):
             raise ValueError(
                 f"{path}: train_on_validation leaves no validation images to calibrate on or to train an ensemble"
@@ -337,6 +354,7 @@ def train(
     val_data: FaceDataset | None,
     run_dir: str | Path,
     verbose: int | str = "auto",
+    views: ViewTargets | None = None,
 ) -> TrainResult:
     """Train a classifier with the two-stage recipe, resuming from ``run_dir`` if it holds a backup.
 
@@ -347,6 +365,9 @@ def train(
             recipe with ``train_on_validation`` (its validation images are already in ``train_data``).
         run_dir: Folder for backups, per-epoch history and best weights.
         verbose: Keras progress-bar setting (``"auto"``, 0, 1 or 2).
+        views: For a recipe with ``view_teachers``: the raw training faces, their bank rows and the
+            view teacher (see [`ViewTargets`][emotionkit.train.views.ViewTargets]), in ``train_data``'s
+            order; ``None`` for any other recipe.
 
     Returns:
         The trained model (the best epoch's weights, or the average of the last epochs where that
@@ -354,7 +375,8 @@ def train(
 
     Raises:
         ValueError: If the two datasets disagree on the classes, or ``val_data`` is given to a recipe
-            with ``train_on_validation`` or missing from one without.
+            with ``train_on_validation`` or missing from one without, or ``views`` is missing from a
+            recipe with ``view_teachers`` (or given to one without, or of another length than ``train_data``).
 
     Examples:
         >>> result = train(TrainConfig({"name": "convnet", "input_size": 48}), tr, va, "runs/x")  # doctest: +SKIP
@@ -364,6 +386,10 @@ def train(
             "a recipe with train_on_validation trains without validation data (pass val_data=None, its images"
             " joined to train_data); any other recipe needs val_data"
         )
+    if bool(config.view_teachers) != (views is not None):
+        raise ValueError("a recipe with view_teachers needs views (ViewTargets), and only such a recipe takes them")
+    if views is not None and len(views.faces) != len(train_data):
+        raise ValueError(f"views hold {len(views.faces)} faces, the training data {len(train_data)}")
     if val_data is not None and tuple(train_data.classes) != tuple(val_data.classes):
         raise ValueError(f"train classes {train_data.classes} differ from validation classes {val_data.classes}")
     run_dir = Path(run_dir)
@@ -384,8 +410,8 @@ def train(
     steps_per_epoch = math.ceil(len(x_train) / config.batch_size)
     fit_args: dict[str, Any] = dict(validation_data=validation, class_weight=weights, verbose=verbose)
     mixing = check_mixing(config.mixing)
-    if mixing["mixup"] > 0 or mixing["cutmix"] > 0:
-        batches = MixedBatches(x_train, y_train, config.batch_size, mixing, seed=config.seed)
+    if mixing["mixup"] > 0 or mixing["cutmix"] > 0 or views is not None:
+        batches = MixedBatches(x_train, y_train, config.batch_size, mixing, seed=config.seed, views=views)
         fit_data: dict[str, Any] = dict(x=batches)
     else:
         batches = None

@@ -18,7 +18,7 @@ import numpy as np
 
 from emotionkit.train.data import FaceDataset
 
-__all__ = ["distillation_targets", "teacher_probabilities"]
+__all__ = ["distillation_targets", "mix_teacher", "teacher_probabilities"]
 
 
 def teacher_probabilities(teachers: Sequence[str | Path], data: FaceDataset) -> np.ndarray:
@@ -82,11 +82,37 @@ def distillation_targets(data: FaceDataset, teacher: np.ndarray, weight: float, 
     expected = (len(data), len(data.classes))
     if teacher.shape != expected:
         raise ValueError(f"teacher probabilities have shape {teacher.shape}, expected {expected}")
+    return replace(data, soft_labels=mix_teacher(data.targets(), teacher, weight, temperature))
+
+
+def mix_teacher(targets: np.ndarray, teacher: np.ndarray, weight: float, temperature: float) -> np.ndarray:
+    """Mix targets with a teacher's probabilities: ``(1 - weight) * targets + weight * teacher ** (1 / T)``.
+
+    The teacher part is renormalised after the temperature. The one rule behind
+    [`distillation_targets`][emotionkit.train.distill.distillation_targets] and the view targets of
+    [`ViewTargets`][emotionkit.train.views.ViewTargets].
+
+    Args:
+        targets: ``(N, classes)`` targets (one-hot or distributions); not modified.
+        teacher: ``(N, classes)`` teacher probabilities; not modified.
+        weight: Share of the teacher, in [0, 1].
+        temperature: ``T > 0``; above 1 softens the teacher.
+
+    Returns:
+        ``float32`` ``(N, classes)``.
+
+    Raises:
+        ValueError: If ``weight`` or ``temperature`` is out of range.
+
+    Examples:
+        >>> mix_teacher(np.array([[1.0, 0.0]]), np.array([[0.2, 0.8]]), 0.5, 1.0)
+        array([[0.6, 0.4]], dtype=float32)
+    """
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"distillation weight must be in [0, 1], got {weight}")
     if not temperature > 0.0:
         raise ValueError(f"distillation temperature must be > 0, got {temperature}")
-    soft = np.clip(teacher, 1e-12, None) ** (1.0 / temperature)
+    soft = np.clip(np.asarray(teacher, np.float64), 1e-12, None) ** (1.0 / temperature)
     soft /= soft.sum(axis=1, keepdims=True)
-    mixed = (1.0 - weight) * data.targets().astype(np.float64) + weight * soft
-    return replace(data, soft_labels=mixed.astype(np.float32))
+    mixed = (1.0 - weight) * np.asarray(targets, np.float64) + weight * soft
+    return mixed.astype(np.float32)

@@ -39,6 +39,7 @@ import numpy as np
 from emotionkit.preprocessing import prepare_faces
 from emotionkit.train.bank import Fer2013Index, write_member_files
 from emotionkit.train.calibrate import fit_class_bias
+from emotionkit.train.distill import mix_teacher
 
 __all__ = [
     "ViewPlan",
@@ -371,8 +372,5 @@ class ViewTargets:
         views = rng.integers(self.teacher.plan.count, size=len(indices))
         rows = self.rows[indices]
         rendered = self.teacher.plan.render(self.faces[indices], rows, views)
-        soft = np.clip(self.teacher.probabilities[views, rows].astype(np.float64), 1e-12, None)
-        soft = soft ** (1.0 / self.temperature)
-        soft /= soft.sum(1, keepdims=True)
-        mixed = (1.0 - self.weight) * np.asarray(targets, np.float64) + self.weight * soft
-        return prepare_faces(rendered, self.size), mixed.astype(np.float32)
+        mixed = mix_teacher(targets, self.teacher.probabilities[views, rows], self.weight, self.temperature)
+        return prepare_faces(rendered, self.size), mixed

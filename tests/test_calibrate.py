@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotionkit.train.calibrate import calibrate_model_folder, fit_class_bias
+from emotionkit.train.calibrate import apply_class_bias, calibrate_model_folder, fit_class_bias
 from emotionkit.train.data import load_fer2013_folder
 
 
@@ -39,6 +39,20 @@ def test_offsets_undo_a_shifted_prior_and_stay_zero_when_nothing_helps() -> None
 def test_bad_input_is_refused(probabilities: np.ndarray, labels: np.ndarray, kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         fit_class_bias(probabilities, labels, **kwargs)
+
+
+def test_applied_offsets_are_a_softmax_of_shifted_logs_over_any_leading_shape() -> None:
+    rng = np.random.default_rng(1)
+    probabilities = rng.dirichlet(np.ones(5), size=(3, 4))  # (views, faces, classes), as a view member stores
+    kept = probabilities.copy()
+    bias = np.array([0.5, -0.2, 0.0, 1.0, -1.5])
+    shifted = apply_class_bias(probabilities, bias)
+    logits = np.log(probabilities) + bias
+    np.testing.assert_allclose(shifted, np.exp(logits) / np.exp(logits).sum(-1, keepdims=True), rtol=1e-12)
+    np.testing.assert_array_equal(probabilities, kept)  # the input is not modified
+    np.testing.assert_allclose(apply_class_bias(probabilities, np.zeros(5)), probabilities, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"need one offset per class \(\(5,\)\), got bias of shape \(4,\)"):
+        apply_class_bias(probabilities, np.zeros(4))
 
 
 def test_the_calibrated_folder_outputs_the_shifted_probabilities(

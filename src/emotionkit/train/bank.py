@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from emotionkit.labels import EMOTIONS
-from emotionkit.train.calibrate import fit_class_bias
+from emotionkit.train.calibrate import apply_class_bias, fit_class_bias
 from emotionkit.train.data import FER_SPLITS, FaceDataset, load_fer2013_folder
 
 __all__ = [
@@ -310,8 +310,7 @@ def calibrate_members(
     calibrated = []
     for member in members:
         bias = fit_class_bias(member.probabilities[mask], index.data.labels[mask])
-        shifted = member.probabilities.astype(np.float64) * np.exp(bias)
-        probs = (shifted / shifted.sum(1, keepdims=True)).astype(np.float32)
+        probs = apply_class_bias(member.probabilities, bias).astype(np.float32)
         meta = {**member.meta, "class_bias": [round(float(b), 3) for b in bias], "calibrated_on": split}
         calibrated.append(BankMember(member.name, probs, meta))
     return calibrated

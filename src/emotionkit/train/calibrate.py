@@ -21,7 +21,7 @@ import numpy as np
 
 from emotionkit.train.data import FaceDataset
 
-__all__ = ["Calibration", "calibrate_model_folder", "fit_class_bias"]
+__all__ = ["Calibration", "apply_class_bias", "calibrate_model_folder", "fit_class_bias"]
 
 
 def fit_class_bias(
@@ -70,6 +70,35 @@ def fit_class_bias(
                 scores.append(np.mean((logp + trial).argmax(1) == labels))
             bias[c] = grid[int(np.argmax(scores))]
     return bias
+
+
+def apply_class_bias(probabilities: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Shift probabilities by per-class log offsets: ``softmax(log p + b)`` over the last axis.
+
+    The one rule every calibrated teacher follows (bank members, view members): it is
+    ``p * exp(b)`` renormalised, so a zero offset returns the (renormalised) input.
+
+    Args:
+        probabilities: ``(..., K)`` probabilities (any leading shape: one row per face,
+            or one block per augmented view); not modified.
+        bias: ``(K,)`` offsets, e.g. from [`fit_class_bias`][emotionkit.train.calibrate.fit_class_bias].
+
+    Returns:
+        ``float64`` probabilities of the same shape, each row summing to 1.
+
+    Raises:
+        ValueError: If ``bias`` does not have one offset per class.
+
+    Examples:
+        >>> apply_class_bias(np.array([[0.5, 0.5]]), np.array([np.log(3.0), 0.0])).round(2).tolist()
+        [[0.75, 0.25]]
+    """
+    probabilities = np.asarray(probabilities, np.float64)
+    bias = np.asarray(bias, np.float64)
+    if bias.shape != probabilities.shape[-1:]:
+        raise ValueError(f"need one offset per class ({probabilities.shape[-1:]}), got bias of shape {bias.shape}")
+    shifted = probabilities * np.exp(bias)
+    return shifted / shifted.sum(-1, keepdims=True)
 
 
 @dataclass(frozen=True)
@@ -136,7 +165,7 @@ def calibrate_model_folder(
     kernel, offsets = head.get_weights()
     head.set_weights([kernel, (offsets + bias).astype(offsets.dtype)])
     before = float(np.mean(probabilities.argmax(1) == data.labels))
-    after = float(np.mean((np.log(np.maximum(probabilities, 1e-12)) + bias).argmax(1) == data.labels))
+    after = float(np.mean(apply_class_bias(probabilities, bias).argmax(1) == data.labels))
     record = {"class_bias": [round(float(b), 4) for b in bias], "fit_on": name, "accuracy": [before, after]}
     training = {**(config.training or {}), "calibration": record}
     write_model_folder(model, config.replace(training=training), output)

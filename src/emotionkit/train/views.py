@@ -38,7 +38,7 @@ import numpy as np
 
 from emotionkit.preprocessing import prepare_faces
 from emotionkit.train.bank import Fer2013Index, write_member_files
-from emotionkit.train.calibrate import fit_class_bias
+from emotionkit.train.calibrate import apply_class_bias, fit_class_bias
 from emotionkit.train.distill import mix_teacher
 
 __all__ = [
@@ -313,9 +313,7 @@ def load_view_teacher(
         probs /= probs.sum(-1, keepdims=True)
         if calibrate:
             labels = np.tile(index.data.labels[public], member_plan.count)
-            bias = fit_class_bias(probs[:, public].reshape(-1, probs.shape[-1]), labels)
-            probs *= np.exp(bias)
-            probs /= probs.sum(-1, keepdims=True)
+            probs = apply_class_bias(probs, fit_class_bias(probs[:, public].reshape(-1, probs.shape[-1]), labels))
         plan, total = member_plan, probs if total is None else total + probs
     assert plan is not None and total is not None
     return ViewTeacher(tuple(names), plan, (total / len(names)).astype(np.float32))

@@ -195,7 +195,7 @@ def test_recipe_keys_for_view_teachers_are_checked(tmp_path: Path) -> None:
 
 
 def test_cli_stores_a_models_views_and_a_student_learns_from_them(
-    fer_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fer_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bank = tmp_path / "bank"
     recipe = tmp_path / "teacher.json"
@@ -227,10 +227,17 @@ def test_cli_stores_a_models_views_and_a_student_learns_from_them(
     )
 
     student = tmp_path / "student.json"
-    student.write_text(json.dumps({**base, "view_teachers": ["t-s1"], "view_weight": 0.6, "calibrate_teachers": True}))
+    taught = {"view_teachers": ["t-s1"], "view_weight": 0.6, "calibrate_teachers": True, "bank_teachers": ["t-s1"]}
+    student.write_text(json.dumps({**base, **taught}))
     capsys.readouterr()
+    loaded = Fer2013Index.load
+    folders: list[Path] = []
+    monkeypatch.setattr(Fer2013Index, "load", lambda root: (folders.append(Path(root)), loaded(root))[1])
     run = ["--run-dir", str(tmp_path / "rs"), "--output", str(tmp_path / "student")]
-    assert train_main(["--recipe", str(student), *run, *common]) == 0
+    assert train_main(["--recipe", str(student), *run, *common, "--bank-name", "s-s1", "--bank-views"]) == 0
+    assert folders == [fer_folder]  # bank teachers, view teachers, the bank entry and its views: one load
+    assert {m.name for m in load_bank(bank)} == {"t-s1", "s-s1"}
+    monkeypatch.undo()
     out = capsys.readouterr().out
     assert "consistent teaching from view members t-s1 calibrated on PublicTest (8 views per face, weight 0.6)" in out
     config = json.loads((tmp_path / "student" / "config.json").read_text())

@@ -200,9 +200,14 @@ def main(argv: list[str] | None = None) -> int:
                 )
             if args.bank_views and not args.bank_name:
                 raise ValueError("--bank-views stores the views of the model added with --bank-name: give both")
-            if recipe.bank_teachers:
-                taught = _bank_distilled(recipe, taught, data, args.bank)
-            views = _view_targets(recipe, taught, data, args.bank) if recipe.view_teachers else None
+            index = _fer2013_index(data) if args.bank_name or recipe.bank_teachers or recipe.view_teachers else None
+            views = None
+            if index is not None and (recipe.bank_teachers or recipe.view_teachers):
+                rows = _bank_rows(train_ds, data, index)
+                if recipe.bank_teachers:
+                    taught = _bank_distilled(recipe, taught, index, rows, args.bank)
+                if recipe.view_teachers:
+                    views = _view_targets(recipe, taught, index, rows, args.bank)
         except (FileNotFoundError, ValueError) as exc:
             print(f"emotionkit-train: error: {exc}", file=sys.stderr)
             return 2
@@ -211,10 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.bank_name:
             history = [json.loads(x) for x in (args.run_dir / "history.jsonl").read_text().splitlines() if x.strip()]
             meta = {"wall_time_s": round(sum(row.get("seconds", 0.0) for row in history)), "commit": started}
-            path = _add_to_bank(args.output, data, args.bank, args.bank_name, meta)
+            assert index is not None  # loaded above whenever --bank-name is given
+            path = _add_to_bank(args.output, index, args.bank, args.bank_name, meta)
             summary["bank"] = str(path)
             if args.bank_views:
-                summary["views"] = str(_add_views(args.output, data, args.bank, args.bank_name, {"commit": started}))
+                summary["views"] = str(_add_views(args.output, index, args.bank, args.bank_name, {"commit": started}))
         print(json.dumps({"output": str(args.output), **summary}))
         return 0
 
@@ -252,25 +258,29 @@ def _distilled(recipe: TrainConfig, train_ds: FaceDataset, teachers: list[Path])
     return distillation_targets(train_ds, probs, recipe.distill_weight, recipe.distill_temperature)
 
 
-def _bank_rows(train_ds: FaceDataset, data: Path) -> tuple[Fer2013Index, np.ndarray]:
-    """The bank's image index and each training image's row in it."""
+def _fer2013_index(data: Path) -> Fer2013Index:
+    """Every FER-2013 image under ``data`` in bank order: loaded once per command, then passed to each step."""
     from emotionkit.train.bank import Fer2013Index
 
-    index = Fer2013Index.load(data)
+    return Fer2013Index.load(data)
+
+
+def _bank_rows(train_ds: FaceDataset, data: Path, index: Fer2013Index) -> np.ndarray:
+    """Each training image's row in the bank's image index (``data`` is the folder the index was loaded from)."""
     position = {p: i for i, p in enumerate(index.data.paths)}
     try:
-        rows = np.array([position[Path(p).relative_to(data).as_posix()] for p in train_ds.paths])
+        return np.array([position[Path(p).relative_to(data).as_posix()] for p in train_ds.paths])
     except (KeyError, ValueError):
         raise ValueError(f"the training images are not all FER-2013 images under {data}") from None
-    return index, rows
 
 
-def _bank_distilled(recipe: TrainConfig, train_ds: FaceDataset, data: Path, bank: Path) -> FaceDataset:
-    """The training set with distillation targets from the recipe's bank members."""
+def _bank_distilled(
+    recipe: TrainConfig, train_ds: FaceDataset, index: Fer2013Index, rows: np.ndarray, bank: Path
+) -> FaceDataset:
+    """The training set with distillation targets from the recipe's bank members (``rows``: from ``_bank_rows``)."""
     from emotionkit.train.bank import calibrate_members, load_bank, teacher_targets
     from emotionkit.train.distill import distillation_targets
 
-    index, rows = _bank_rows(train_ds, data)
     members = load_bank(bank, index)
     if recipe.calibrate_teachers:
         members = calibrate_members(members, index)
@@ -280,11 +290,12 @@ def _bank_distilled(recipe: TrainConfig, train_ds: FaceDataset, data: Path, bank
     return distillation_targets(train_ds, teacher, recipe.distill_weight, recipe.distill_temperature)
 
 
-def _view_targets(recipe: TrainConfig, train_ds: FaceDataset, data: Path, bank: Path) -> ViewTargets:
-    """The recipe's view teachers, read from ``bank/views``, for the training images."""
+def _view_targets(
+    recipe: TrainConfig, train_ds: FaceDataset, index: Fer2013Index, rows: np.ndarray, bank: Path
+) -> ViewTargets:
+    """The recipe's view teachers, read from ``bank/views``, for the training images (``rows``: their bank rows)."""
     from emotionkit.train.views import ViewTargets, load_view_teacher
 
-    index, rows = _bank_rows(train_ds, data)
     teacher = load_view_teacher(bank / "views", recipe.view_teachers, index, recipe.calibrate_teachers)
     faces = np.asarray(train_ds.images)
     if faces.dtype != np.uint8 or faces.ndim != 3:
@@ -300,16 +311,14 @@ def _view_targets(recipe: TrainConfig, train_ds: FaceDataset, data: Path, bank: 
 
 
 def _add_views(
-    model: Path, data: Path, bank: Path, name: str, meta: dict[str, Any], plan: ViewPlan | None = None
+    model: Path, index: Fer2013Index, bank: Path, name: str, meta: dict[str, Any], plan: ViewPlan | None = None
 ) -> Path:
     """Compute a model's probabilities on every view of every FER-2013 image and write them to ``bank/views``."""
     from emotionkit.recognizer import EmotionRecognizer
-    from emotionkit.train.bank import Fer2013Index
     from emotionkit.train.views import ViewPlan, view_probabilities, write_view_member
 
     plan = plan or ViewPlan()
     recognizer = EmotionRecognizer.from_pretrained(model)
-    index = Fer2013Index.load(data)
     if tuple(recognizer.labels) != tuple(index.data.classes):
         raise ValueError(f"{model} predicts {recognizer.labels}, the bank holds {index.data.classes}")
     probs = view_probabilities(recognizer, np.asarray(index.data.images), np.arange(len(index.data)), plan)
@@ -344,7 +353,7 @@ def _first_commit(run_dir: Path) -> str:
 
 
 def _add_to_bank(
-    model: Path, data: Path, bank: Path, name: str, meta: dict[str, Any], member: int | None = None
+    model: Path, index: Fer2013Index, bank: Path, name: str, meta: dict[str, Any], member: int | None = None
 ) -> Path:
     """Compute a model's flip-averaged probabilities on all of FER-2013 and write its bank entry.
 
@@ -354,7 +363,7 @@ def _add_to_bank(
     from emotionkit import __version__
     from emotionkit.backend import backend_name
     from emotionkit.recognizer import EmotionRecognizer
-    from emotionkit.train.bank import Fer2013Index, member_probabilities, write_member
+    from emotionkit.train.bank import member_probabilities, write_member
 
     recognizer = EmotionRecognizer.from_pretrained(model)
     training = recognizer.config.training or {}
@@ -372,7 +381,6 @@ def _add_to_bank(
         members = training.get("members") or []
         training = members[member] if member < len(members) else {}
     recipe: dict[str, Any] = training["recipe"] if isinstance(training.get("recipe"), dict) else {}
-    index = Fer2013Index.load(data)
     probs = member_probabilities(recognizer, index)
     full = {
         "source": str(model) + (f" (ensemble member {member})" if member is not None else ""),
@@ -521,6 +529,7 @@ def _bank_main(argv: list[str]) -> int:
             return 0
         if data is None:
             raise FileNotFoundError("give --data FOLDER or set EMOTIONKIT_DATA")
+        index = _fer2013_index(data)
         if args.verb == "add":
             meta: dict[str, Any] = {}
             if args.wall_time is not None:
@@ -529,27 +538,37 @@ def _bank_main(argv: list[str]) -> int:
                 meta["note"] = args.note
             if args.commit:
                 meta["commit"] = args.commit
-            _add_to_bank(args.model, data, args.bank, args.name, meta, args.member)
+            _add_to_bank(args.model, index, args.bank, args.name, meta, args.member)
             return 0
         if args.verb == "fit":
-            return _fit(args.bank, data, args.names, args.split)
+            return _fit(args.bank, index, args.names, args.split)
         if args.verb == "views":
             from emotionkit.train.views import ViewPlan
 
-            _add_views(args.model, data, args.bank, args.name, {}, ViewPlan(count=args.count, seed=args.seed))
+            _add_views(args.model, index, args.bank, args.name, {}, ViewPlan(count=args.count, seed=args.seed))
             return 0
-        return _select(args.bank, data, args.max_size, args.output, args.by.replace("-", "_"), args.calibrated)
+        return _select(args.bank, data, index, args.max_size, args.output, args.by.replace("-", "_"), args.calibrated)
     except (FileNotFoundError, ValueError) as exc:
         print(f"emotionkit-train bank: error: {exc}", file=sys.stderr)
         return 2
 
 
-def _select(bank: Path, data: Path, max_size: int, output: Path | None, criterion: str, calibrated: bool) -> int:
-    """Print the members, the greedy PublicTest selection, and PrivateTest figures (reported, never used)."""
-    from emotionkit.train.bank import Fer2013Index, calibrate_members, load_bank, select_ensemble, teacher_targets
+def _select(
+    bank: Path,
+    data: Path,
+    index: Fer2013Index,
+    max_size: int,
+    output: Path | None,
+    criterion: str,
+    calibrated: bool,
+) -> int:
+    """Print the members, the greedy PublicTest selection, and PrivateTest figures (reported, never used).
+
+    ``index`` is FER-2013 loaded from ``data``; ``data`` also holds the FER+ votes.
+    """
+    from emotionkit.train.bank import calibrate_members, load_bank, select_ensemble, teacher_targets
     from emotionkit.train.data import ferplus_majority
 
-    index = Fer2013Index.load(data)
     members = load_bank(bank, index)
     if calibrated:
         members = calibrate_members(members, index)
@@ -616,11 +635,10 @@ def _select(bank: Path, data: Path, max_size: int, output: Path | None, criterio
     return 0
 
 
-def _fit(bank: Path, data: Path, names: Sequence[str], split: str) -> int:
+def _fit(bank: Path, index: Fer2013Index, names: Sequence[str], split: str) -> int:
     """Print each distilled member's accuracy, its teachers' and their agreement on one split."""
-    from emotionkit.train.bank import Fer2013Index, load_bank, student_fit
+    from emotionkit.train.bank import load_bank, student_fit
 
-    index = Fer2013Index.load(data)
     members = load_bank(bank, index)
     names = list(names) or [m.name for m in members if (m.meta.get("recipe") or {}).get("bank_teachers")]
     if not names:

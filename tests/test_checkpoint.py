@@ -92,6 +92,49 @@ def test_stage_one_is_not_repeated_when_only_the_stage_two_backup_was_parked(fer
     assert _history(second) == [("head", 0), ("finetune", 0), ("finetune", 1)]
 
 
+def test_a_time_budget_pauses_at_an_epoch_end_and_parks_the_run_for_the_next_session(
+    fer_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"architecture": TINY_ARCH, "head_epochs": 0, "batch_size": 14, "epochs": 3}))
+    parked = tmp_path / "training" / "checkpoints" / "tiny"
+    parked.mkdir(parents=True)  # an earlier parking of the same run: replaced
+    first, model = tmp_path / "first", tmp_path / "m1"
+    assert _train(fer_folder, recipe, first, model, "--stop-after", "0", "--park-to", str(parked)) == 3
+    out = capsys.readouterr().out
+    assert "paused after 1 of 3 epochs" in out and f"go on with --resume-from {parked}" in out
+    assert not model.exists()  # no model folder for an unfinished run
+    assert json.loads((parked / PARKED_NAME).read_text())["epochs_done"] == 1 and _history(first) == [("finetune", 0)]
+    second = tmp_path / "second"  # the next session goes on from the parked epoch
+    assert _train(fer_folder, recipe, second, tmp_path / "m2", "--resume-from", str(parked)) == 0
+    assert _history(second) == [("finetune", e) for e in range(3)] and (tmp_path / "m2" / "config.json").is_file()
+    # a budget that ends at the last epoch is a finished run, and a generous one changes nothing
+    last = tmp_path / "last.json"
+    last.write_text(json.dumps({"architecture": TINY_ARCH, "head_epochs": 0, "batch_size": 14, "epochs": 1}))
+    assert _train(fer_folder, last, tmp_path / "r3", tmp_path / "m3", "--stop-after", "0") == 0
+    assert _train(fer_folder, recipe, tmp_path / "r4", tmp_path / "m4", "--stop-after", "600") == 0
+    assert _history(tmp_path / "r4") == [("finetune", e) for e in range(3)]
+    # usage errors
+    for extra, message in [
+        (["--park-to", str(parked)], "--park-to parks a run that --stop-after paused: give both"),
+        (["--stop-after", "-1"], "--stop-after takes minutes >= 0, got -1.0"),
+    ]:
+        with pytest.raises(SystemExit):
+            _train(fer_folder, recipe, tmp_path / "r5", tmp_path / "m5", *extra)
+        assert message in capsys.readouterr().err
+    pair = tmp_path / "pair.json"
+    pair.write_text(json.dumps({"architecture": TINY_ARCH, "ensemble": [{"seed": 1}, {"seed": 2}]}))
+    assert _train(fer_folder, pair, tmp_path / "r5", tmp_path / "m5", "--stop-after", "5") == 2
+    assert "--stop-after pauses one network's training; this recipe trains an ensemble" in capsys.readouterr().err
+    from emotionkit.train.data import load_fer2013_folder
+    from emotionkit.train.trainer import TrainConfig, train
+
+    config = TrainConfig.from_file(recipe)
+    data = load_fer2013_folder(fer_folder, "Training")
+    with pytest.raises(ValueError, match="time_budget_s must be >= 0 seconds or None, got -5"):
+        train(config, data, data, tmp_path / "r6", verbose=0, time_budget_s=-5)
+
+
 def test_refusals_say_what_is_wrong(fer_folder: Path, tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="not a training run folder: it has no recipe.json, history.jsonl"):
         park_run(tmp_path, tmp_path / "out")

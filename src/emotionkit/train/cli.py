@@ -10,6 +10,7 @@ emotionkit-train bank views MODEL --name NAME                       # its probab
 emotionkit-train calibrate MODEL OUTPUT                             # class offsets fitted on PublicTest
 emotionkit-train park RUN_DIR training/checkpoints/NAME             # an unfinished run, small enough to commit
 emotionkit-train --recipe RECIPE --run-dir RUN --resume-from training/checkpoints/NAME --output MODEL
+emotionkit-train --recipe RECIPE --run-dir RUN --output MODEL --stop-after 100 --park-to training/checkpoints/NAME
 ```
 
 A recipe with ``bank_teachers`` distils a student from those bank members, one with ``view_teachers`` from
@@ -135,8 +136,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--bank-views", action="store_true", help="with --bank-name: also store its probabilities on the views"
     )
+    parser.add_argument(
+        "--stop-after",
+        type=float,
+        metavar="MINUTES",
+        help="stop at the end of the first epoch that ends this long after the start (exit code 3 if epochs remain)",
+    )
+    parser.add_argument(
+        "--park-to", type=Path, help="with --stop-after: park the paused run in this folder (replacing it)"
+    )
     parser.add_argument("--verbose", default="auto", help="Keras progress: auto, 0, 1 or 2")
     args = parser.parse_args(argv)
+    if args.stop_after is not None and not args.stop_after >= 0:
+        parser.error(f"--stop-after takes minutes >= 0, got {args.stop_after}")
+    if args.park_to is not None and args.stop_after is None:
+        parser.error("--park-to parks a run that --stop-after paused: give both")
     from emotionkit.train.data import load_fer2013_folder, load_image_folder, mix_ferplus_votes
     from emotionkit.train.trainer import TrainConfig  # imports Keras: after argument parsing
 
@@ -190,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     verbose: int | str = int(args.verbose) if args.verbose.isdigit() else "auto"
     if args.teacher:
         recipe.ensemble = []
+    if args.stop_after is not None and recipe.ensemble:
+        message = "--stop-after pauses one network's training; this recipe trains an ensemble"
+        print(f"emotionkit-train: error: {message}", file=sys.stderr)
+        return 2
     if not recipe.ensemble:
         try:
             taught = _distilled(recipe, train_ds, args.teacher or [])
@@ -212,7 +230,26 @@ def main(argv: list[str] | None = None) -> int:
             print(f"emotionkit-train: error: {exc}", file=sys.stderr)
             return 2
         started = _first_commit(args.run_dir)
-        summary = _train_model(recipe, taught, val_ds, args.run_dir, args.output, verbose, args.teacher or [], views)
+        from emotionkit.train.trainer import TrainingPaused
+
+        budget = None if args.stop_after is None else args.stop_after * 60
+        try:
+            summary = _train_model(
+                recipe, taught, val_ds, args.run_dir, args.output, verbose, args.teacher or [], views, budget
+            )
+        except TrainingPaused as paused:
+            print(f"emotionkit-train: {paused}", flush=True)
+            if args.park_to is not None:
+                from emotionkit.train.checkpoint import park_run
+
+                try:
+                    parked = park_run(args.run_dir, args.park_to, overwrite=True)
+                except ValueError as exc:  # too big to park: the run folder still holds its backup
+                    print(f"emotionkit-train: error: {exc}", file=sys.stderr)
+                    return 2
+                kept = f"{parked.size_bytes / 1e6:.1f} MB, left out: {', '.join(parked.left_out) or 'nothing'}"
+                print(f"parked in {parked.folder} ({kept}); go on with --resume-from {parked.folder}", flush=True)
+            return 3
         if args.bank_name:
             history = [json.loads(x) for x in (args.run_dir / "history.jsonl").read_text().splitlines() if x.strip()]
             meta = {"wall_time_s": round(sum(row.get("seconds", 0.0) for row in history)), "commit": started}
@@ -673,14 +710,18 @@ def _train_model(
     verbose: int | str,
     teachers: list[Path] | None = None,
     views: ViewTargets | None = None,
+    time_budget_s: float | None = None,
 ) -> dict[str, Any]:
-    """Train one classifier and write its model folder (recording any ``--teacher`` folders); returns the summary."""
+    """Train one classifier and write its model folder (recording any ``--teacher`` folders); returns the summary.
+
+    Raises ``TrainingPaused`` (nothing written) when ``time_budget_s`` ends the run before its last epoch.
+    """
     from emotionkit import __version__
     from emotionkit.config import ModelConfig, Preprocessing
     from emotionkit.model_files import write_model_folder
     from emotionkit.train.trainer import train
 
-    result = train(recipe, train_ds, val_ds, run_dir, verbose=verbose, views=views)
+    result = train(recipe, train_ds, val_ds, run_dir, verbose=verbose, views=views, time_budget_s=time_budget_s)
     summary: dict[str, Any] = {
         "best_epoch": result.best_epoch,
         "best_val_accuracy": result.best_val_accuracy,

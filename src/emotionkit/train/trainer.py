@@ -26,7 +26,7 @@ from emotionkit.train.data import FaceDataset, class_weights
 from emotionkit.train.mixing import MixedBatches, check_mixing
 from emotionkit.train.views import ViewTargets
 
-__all__ = ["TrainConfig", "TrainResult", "reestimate_batchnorm", "train"]
+__all__ = ["TrainConfig", "TrainResult", "TrainingPaused", "reestimate_batchnorm", "train"]
 
 
 @dataclass
@@ -240,6 +240,40 @@ class TrainResult:
     architecture: dict[str, Any] = field(default_factory=dict)
 
 
+class TrainingPaused(Exception):
+    """[`train`][emotionkit.train.trainer.train] stopped at its time budget before the recipe's last epoch.
+
+    The run folder holds the backup of the last finished epoch: calling ``train`` again with the
+    same folder (or parking it with [`park_run`][emotionkit.train.checkpoint.park_run] and
+    resuming elsewhere) goes on from there, as after any interruption, without losing a step.
+
+    Attributes:
+        run_dir: The run folder.
+        epochs_done: Stage-2 epochs finished so far.
+        epochs: Stage-2 epochs the recipe asks for.
+    """
+
+    def __init__(self, run_dir: Path, epochs_done: int, epochs: int) -> None:
+        super().__init__(f"paused after {epochs_done} of {epochs} epochs: training again with {run_dir} goes on")
+        self.run_dir = run_dir
+        self.epochs_done = epochs_done
+        self.epochs = epochs
+
+
+class _StopAtDeadline(keras.callbacks.Callback):
+    """Ends ``fit`` at the end of the first epoch that finishes after ``deadline`` (``time.monotonic()``)."""
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__()
+        self.deadline = deadline
+        self.fired = False
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if time.monotonic() >= self.deadline:
+            self.fired = True
+            self.model.stop_training = True
+
+
 class _EpochRecorder(keras.callbacks.Callback):
     """Appends each epoch's logs to ``history.jsonl`` and keeps the best weights by val accuracy."""
 
@@ -355,6 +389,7 @@ def train(
     run_dir: str | Path,
     verbose: int | str = "auto",
     views: ViewTargets | None = None,
+    time_budget_s: float | None = None,
 ) -> TrainResult:
     """Train a classifier with the two-stage recipe, resuming from ``run_dir`` if it holds a backup.
 
@@ -368,6 +403,9 @@ def train(
         views: For a recipe with ``view_teachers``: the raw training faces, their bank rows and the
             view teacher (see [`ViewTargets`][emotionkit.train.views.ViewTargets]), in ``train_data``'s
             order; ``None`` for any other recipe.
+        time_budget_s: Stop at the end of the first stage-2 epoch that ends this many seconds after
+            the call, and raise [`TrainingPaused`][emotionkit.train.trainer.TrainingPaused] if epochs
+            remain (a session's end: park the run, resume it next time). ``None``: no limit.
 
     Returns:
         The trained model (the best epoch's weights, or the average of the last epochs where that
@@ -376,11 +414,16 @@ def train(
     Raises:
         ValueError: If the two datasets disagree on the classes, or ``val_data`` is given to a recipe
             with ``train_on_validation`` or missing from one without, or ``views`` is missing from a
-            recipe with ``view_teachers`` (or given to one without, or of another length than ``train_data``).
+            recipe with ``view_teachers`` (or given to one without, or of another length than ``train_data``),
+            or ``time_budget_s`` is negative.
+        TrainingPaused: If ``time_budget_s`` ran out before the last epoch.
 
     Examples:
         >>> result = train(TrainConfig({"name": "convnet", "input_size": 48}), tr, va, "runs/x")  # doctest: +SKIP
     """
+    if time_budget_s is not None and not time_budget_s >= 0:
+        raise ValueError(f"time_budget_s must be >= 0 seconds or None, got {time_budget_s}")
+    deadline = None if time_budget_s is None else time.monotonic() + time_budget_s
     if (val_data is None) != config.train_on_validation:
         raise ValueError(
             "a recipe with train_on_validation trains without validation data (pass val_data=None, its images"
@@ -456,10 +499,18 @@ def train(
     if batches is not None:  # a resumed run goes on with the shuffles and mixes of the epochs it has not done
         batches.epoch = config.head_epochs + finetune_done
     callbacks = [keras.callbacks.BackupAndRestore(str(run_dir / "backup_finetune"), delete_checkpoint=False), recorder]
+    early = None
     if validation is not None:
-        callbacks.append(keras.callbacks.EarlyStopping("val_accuracy", mode="max", patience=config.patience))
+        early = keras.callbacks.EarlyStopping("val_accuracy", mode="max", patience=config.patience)
+        callbacks.append(early)
+    stopper = None if deadline is None else _StopAtDeadline(deadline)
+    if stopper is not None:
+        callbacks.append(stopper)  # last: the backup and the history already hold the epoch it stops after
     trainer.fit(**fit_data, epochs=config.epochs, callbacks=callbacks, **fit_args)
     history = _read_history(run_dir / "history.jsonl")
+    done = sum(1 for row in history if row["stage"] == "finetune")
+    if stopper is not None and stopper.fired and done < config.epochs and not (early and early.stopped_epoch > 0):
+        raise TrainingPaused(run_dir, done, config.epochs)
     finetune = [row for row in history if row["stage"] == "finetune" and "val_accuracy" in row]
     best = (
         max(finetune, key=lambda row: row["val_accuracy"]) if finetune else {"epoch": -1, "val_accuracy": float("nan")}

@@ -93,7 +93,7 @@ def test_stage_one_is_not_repeated_when_only_the_stage_two_backup_was_parked(fer
 
 
 def test_a_time_budget_pauses_at_an_epoch_end_and_parks_the_run_for_the_next_session(
-    fer_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fer_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recipe = tmp_path / "recipe.json"
     recipe.write_text(json.dumps({"architecture": TINY_ARCH, "head_epochs": 0, "batch_size": 14, "epochs": 3}))
@@ -122,6 +122,16 @@ def test_a_time_budget_pauses_at_an_epoch_end_and_parks_the_run_for_the_next_ses
         with pytest.raises(SystemExit):
             _train(fer_folder, recipe, tmp_path / "r5", tmp_path / "m5", *extra)
         assert message in capsys.readouterr().err
+    import emotionkit.train.checkpoint as checkpoint
+
+    def too_big(*args: object, **kwargs: object) -> None:
+        raise ValueError("the files a resume needs take 99.0 MB, over the 10.0 MB limit")
+
+    monkeypatch.setattr(checkpoint, "park_run", too_big)  # a run too big to park: a usage error, the run kept
+    assert _train(fer_folder, recipe, tmp_path / "r7", tmp_path / "m7", "--stop-after", "0", "--park-to", "p") == 2
+    assert "error: the files a resume needs take 99.0 MB" in capsys.readouterr().err
+    assert _history(tmp_path / "r7") == [("finetune", 0)]
+    monkeypatch.undo()
     pair = tmp_path / "pair.json"
     pair.write_text(json.dumps({"architecture": TINY_ARCH, "ensemble": [{"seed": 1}, {"seed": 2}]}))
     assert _train(fer_folder, pair, tmp_path / "r5", tmp_path / "m5", "--stop-after", "5") == 2

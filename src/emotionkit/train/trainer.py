@@ -251,6 +251,12 @@ class TrainingPaused(Exception):
         run_dir: The run folder.
         epochs_done: Stage-2 epochs finished so far.
         epochs: Stage-2 epochs the recipe asks for.
+
+    Examples:
+        >>> try:  # doctest: +SKIP
+        ...     result = train(config, train_data, val_data, "runs/student", time_budget_s=150 * 60)
+        ... except TrainingPaused as paused:
+        ...     park_run(paused.run_dir, "training/checkpoints/student", overwrite=True)
     """
 
     def __init__(self, run_dir: Path, epochs_done: int, epochs: int) -> None:

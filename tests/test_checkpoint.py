@@ -134,8 +134,9 @@ def test_a_time_budget_pauses_at_an_epoch_end_and_parks_the_run_for_the_next_ses
     monkeypatch.undo()
     pair = tmp_path / "pair.json"
     pair.write_text(json.dumps({"architecture": TINY_ARCH, "ensemble": [{"seed": 1}, {"seed": 2}]}))
-    assert _train(fer_folder, pair, tmp_path / "r5", tmp_path / "m5", "--stop-after", "5") == 2
+    assert _train(fer_folder, pair, tmp_path / "r8", tmp_path / "m8", "--stop-after", "5") == 2
     assert "--stop-after pauses one network's training; this recipe trains an ensemble" in capsys.readouterr().err
+    assert not (tmp_path / "r8").exists()  # refused with the recipe's other errors, before any data is read
     from emotionkit.train.data import load_fer2013_folder
     from emotionkit.train.trainer import TrainConfig, train
 

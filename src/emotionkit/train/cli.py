@@ -160,9 +160,12 @@ def main(argv: list[str] | None = None) -> int:
             recipe.epochs = args.epochs
         if args.head_epochs is not None:
             recipe.head_epochs = args.head_epochs
-        if args.seed is not None:  # one model with this seed, even if the recipe is an ensemble
+        if args.seed is not None:
             recipe.seed = args.seed
+        if args.seed is not None or args.teacher:  # one model (this seed, or taught), even from an ensemble recipe
             recipe.ensemble = []
+        if args.stop_after is not None and recipe.ensemble:
+            raise ValueError("--stop-after pauses one network's training; this recipe trains an ensemble")
         root = data_root()
         if recipe.backbone_weights:
             weights = Path(recipe.backbone_weights)
@@ -202,12 +205,6 @@ def main(argv: list[str] | None = None) -> int:
     validating = "no validation (train_on_validation)" if val_ds is None else f"validating on {len(val_ds)}"
     print(f"training on {len(train_ds)} images {train_ds.counts()}, {validating}", flush=True)
     verbose: int | str = int(args.verbose) if args.verbose.isdigit() else "auto"
-    if args.teacher:
-        recipe.ensemble = []
-    if args.stop_after is not None and recipe.ensemble:
-        message = "--stop-after pauses one network's training; this recipe trains an ensemble"
-        print(f"emotionkit-train: error: {message}", file=sys.stderr)
-        return 2
     if not recipe.ensemble:
         try:
             taught = _distilled(recipe, train_ds, args.teacher or [])

@@ -96,7 +96,8 @@ def test_a_time_budget_pauses_at_an_epoch_end_and_parks_the_run_for_the_next_ses
     fer_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recipe = tmp_path / "recipe.json"
-    recipe.write_text(json.dumps({"architecture": TINY_ARCH, "head_epochs": 0, "batch_size": 14, "epochs": 3}))
+    tiny = {"architecture": TINY_ARCH, "head_epochs": 0, "batch_size": 14, "epochs": 3, "seed": 5}
+    recipe.write_text(json.dumps({**tiny, "augmentation": {"erasing": 0.5}}))
     parked = tmp_path / "training" / "checkpoints" / "tiny"
     parked.mkdir(parents=True)  # an earlier parking of the same run: replaced
     first, model = tmp_path / "first", tmp_path / "m1"
@@ -108,6 +109,10 @@ def test_a_time_budget_pauses_at_an_epoch_end_and_parks_the_run_for_the_next_ses
     second = tmp_path / "second"  # the next session goes on from the parked epoch
     assert _train(fer_folder, recipe, second, tmp_path / "m2", "--resume-from", str(parked)) == 0
     assert _history(second) == [("finetune", e) for e in range(3)] and (tmp_path / "m2" / "config.json").is_file()
+    # the resumed epochs draw their shuffles and erasing from a seed moved by the epoch already trained, instead
+    # of replaying the draws of the run's first epoch
+    rows = [json.loads(line) for line in (second / "history.jsonl").read_text().splitlines() if line.strip()]
+    assert [row["draw_seed"] for row in rows] == [5, 6, 6]
     # a budget that ends at the last epoch is a finished run, and a generous one changes nothing
     last = tmp_path / "last.json"
     last.write_text(json.dumps({"architecture": TINY_ARCH, "head_epochs": 0, "batch_size": 14, "epochs": 1}))

@@ -283,9 +283,12 @@ class _StopAtDeadline(keras.callbacks.Callback):
 class _EpochRecorder(keras.callbacks.Callback):
     """Appends each epoch's logs to ``history.jsonl`` and keeps the best weights by val accuracy."""
 
-    def __init__(self, run_dir: Path, stage: str, classifier: keras.Model, keep_from: int | None = None) -> None:
+    def __init__(
+        self, run_dir: Path, stage: str, classifier: keras.Model, draw_seed: int, keep_from: int | None = None
+    ) -> None:
         super().__init__()
         self.run_dir = run_dir
+        self.draw_seed = draw_seed  # the seed this process drew its shuffles and augmentation from
         self.stage = stage
         self.classifier = classifier
         self.keep_from = keep_from  # also save the weights of every epoch >= keep_from (for averaging)
@@ -306,6 +309,7 @@ class _EpochRecorder(keras.callbacks.Callback):
         row: dict[str, Any] = {"stage": self.stage, "epoch": epoch, **{k: float(v) for k, v in logs.items()}}
         row["seconds"] = round(time.perf_counter() - self.started, 1)
         row["learning_rate"] = float(np.asarray(lr))
+        row["draw_seed"] = self.draw_seed
         with self.history_path.open("a") as fh:
             fh.write(json.dumps(row) + "\n")
         val = row.get("val_accuracy")
@@ -444,7 +448,10 @@ def train(
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "recipe.json").write_text(json.dumps(config.to_dict(), indent=2))
-    keras.utils.set_random_seed(config.seed)
+    # A resumed run draws its shuffles and augmentation from a seed moved by the epochs already trained, so that
+    # it does not replay the draws of the epochs after its first start; a fresh run uses the recipe's seed.
+    draw_seed = config.seed + len(_read_history(run_dir / "history.jsonl"))
+    keras.utils.set_random_seed(draw_seed)
     num_classes = len(train_data.classes)
     size = int(config.architecture["input_size"])
     x_train, y_train = prepare_faces(train_data.images, size), train_data.targets()
@@ -452,7 +459,7 @@ def train(
     weights = class_weights(train_data.labels, num_classes, config.class_weight_power)
 
     classifier = build_model(config.architecture, num_classes, config.backbone_weights)
-    augmentation = build_augmentation(config.augmentation, seed=config.seed)
+    augmentation = build_augmentation(config.augmentation, seed=draw_seed)
     inputs = keras.Input((size, size, 1))
     trainer = keras.Model(inputs, classifier(augmentation(inputs)), name="trainer")
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
@@ -484,7 +491,7 @@ def train(
                 epochs=config.head_epochs,
                 callbacks=[
                     keras.callbacks.BackupAndRestore(str(run_dir / "backup_head"), delete_checkpoint=False),
-                    _EpochRecorder(run_dir, "head", classifier),
+                    _EpochRecorder(run_dir, "head", classifier, draw_seed),
                 ],
                 **fit_args,
             )
@@ -501,7 +508,7 @@ def train(
     )
     compile_with(schedule)
     first_averaged = config.epochs - config.average_last_epochs if config.average_last_epochs > 0 else None
-    recorder = _EpochRecorder(run_dir, "finetune", classifier, keep_from=first_averaged)
+    recorder = _EpochRecorder(run_dir, "finetune", classifier, draw_seed, keep_from=first_averaged)
     if batches is not None:  # a resumed run goes on with the shuffles and mixes of the epochs it has not done
         batches.epoch = config.head_epochs + finetune_done
     callbacks = [keras.callbacks.BackupAndRestore(str(run_dir / "backup_finetune"), delete_checkpoint=False), recorder]

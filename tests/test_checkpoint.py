@@ -21,9 +21,12 @@ def _datasets(path: Path) -> dict[str, np.ndarray]:
     return found
 
 
+def _rows(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines() if line.strip()]
+
+
 def _history(run: Path) -> list[tuple[str, int]]:
-    rows = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines() if line.strip()]
-    return [(row["stage"], row["epoch"]) for row in rows]
+    return [(row["stage"], row["epoch"]) for row in _rows(run)]
 
 
 def _train(fer_folder: Path, recipe: Path, run: Path, out: Path, *extra: str) -> int:
@@ -96,8 +99,18 @@ def test_a_time_budget_pauses_at_an_epoch_end_and_parks_the_run_for_the_next_ses
     fer_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recipe = tmp_path / "recipe.json"
-    tiny = {"architecture": TINY_ARCH, "head_epochs": 0, "batch_size": 14, "epochs": 3, "seed": 5}
-    recipe.write_text(json.dumps({**tiny, "augmentation": {"erasing": 0.5}}))
+    recipe.write_text(
+        json.dumps(
+            {
+                "architecture": TINY_ARCH,
+                "head_epochs": 0,
+                "batch_size": 14,
+                "epochs": 3,
+                "seed": 5,
+                "augmentation": {"erasing": 0.5},
+            }
+        )
+    )
     parked = tmp_path / "training" / "checkpoints" / "tiny"
     parked.mkdir(parents=True)  # an earlier parking of the same run: replaced
     first, model = tmp_path / "first", tmp_path / "m1"
@@ -111,8 +124,7 @@ def test_a_time_budget_pauses_at_an_epoch_end_and_parks_the_run_for_the_next_ses
     assert _history(second) == [("finetune", e) for e in range(3)] and (tmp_path / "m2" / "config.json").is_file()
     # the resumed epochs draw their shuffles and erasing from a seed moved by the epoch already trained, instead
     # of replaying the draws of the run's first epoch
-    rows = [json.loads(line) for line in (second / "history.jsonl").read_text().splitlines() if line.strip()]
-    assert [row["draw_seed"] for row in rows] == [5, 6, 6]
+    assert [row["draw_seed"] for row in _rows(second)] == [5, 6, 6]
     # a budget that ends at the last epoch is a finished run, and a generous one changes nothing
     last = tmp_path / "last.json"
     last.write_text(json.dumps({"architecture": TINY_ARCH, "head_epochs": 0, "batch_size": 14, "epochs": 1}))

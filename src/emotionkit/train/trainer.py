@@ -450,7 +450,8 @@ def train(
     (run_dir / "recipe.json").write_text(json.dumps(config.to_dict(), indent=2))
     # A resumed run draws its shuffles and augmentation from a seed moved by the epochs already trained, so that
     # it does not replay the draws of the epochs after its first start; a fresh run uses the recipe's seed.
-    draw_seed = config.seed + len(_read_history(run_dir / "history.jsonl"))
+    trained = _read_history(run_dir / "history.jsonl")  # the epochs of both stages that earlier calls finished
+    draw_seed = config.seed + len(trained)
     keras.utils.set_random_seed(draw_seed)
     num_classes = len(train_data.classes)
     size = int(config.architecture["input_size"])
@@ -479,7 +480,7 @@ def train(
 
     backbone = next((layer for layer in classifier.layers if layer.name == "backbone"), None)
     head_done = run_dir / "head.weights.h5"
-    finetune_done = sum(1 for row in _read_history(run_dir / "history.jsonl") if row["stage"] == "finetune")
+    finetune_done = sum(1 for row in trained if row["stage"] == "finetune")
     if backbone is not None and config.head_epochs > 0 and not finetune_done:  # stage 2's backup holds it all
         if head_done.is_file():
             classifier.load_weights(str(head_done))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -14,10 +15,10 @@ from emotionkit.models import build_model
 from emotionkit.runtime import MAX_BATCH, KerasRuntime, compile_forward
 
 
-def _model_with_trained_batchnorm(seed: int) -> keras.Model:
+def _model_with_trained_batchnorm(seed: int, architecture: dict[str, Any] = TINY_ARCH) -> keras.Model:
     """A tiny model whose BatchNorm layers hold non-trivial statistics, as a trained model's do."""
     keras.utils.set_random_seed(seed)
-    model = build_model(TINY_ARCH, 7)
+    model = build_model(architecture, 7)
     rng = np.random.default_rng(seed)
     batchnorms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert batchnorms, "the test model should contain BatchNorm layers"
@@ -148,3 +149,34 @@ def test_convnet_stage_depths_and_patchify_stem() -> None:
     assert KerasRuntime(model).probabilities(np.zeros((2, 48, 48, 1), np.float32)).shape == (2, 7)
     with pytest.raises(ValueError, match=r"convs_per_stage must be a number >= 1 or one per stage \(3\)"):
         build_model({**arch, "convs_per_stage": [1, 2]}, 7)
+
+
+def test_resnet_blocks_start_as_identity_and_run_through_a_saved_folder(tmp_path: Path) -> None:
+    """The ``resnet`` architecture: projections where the shape changes, zero-initialised residual branches,
+    and a trained-looking model gives the same probabilities from the Keras model and from its saved folder."""
+    from conftest import tiny_config
+    from emotionkit import EmotionRecognizer
+    from emotionkit.model_files import write_model_folder
+    from emotionkit.preprocessing import prepare_faces
+
+    arch = {"name": "resnet", "input_size": 48, "widths": [4, 8], "blocks_per_stage": [1, 2], "dropout": 0.0}
+    fresh = build_model(arch, 7)
+    names = {layer.name for layer in fresh.layers}
+    assert {"stem", "s0b0_sum", "s1b0_proj", "s1b1_sum"} <= names
+    assert "s0b0_proj" not in names and "s1b1_proj" not in names  # shapes match there: identity shortcuts
+    probe = keras.Model(fresh.input, [fresh.get_layer("s1b0_proj_bn").output, fresh.get_layer("s1b0_relu").output])
+    shortcut, out = (keras.ops.convert_to_numpy(t) for t in probe(np.random.rand(2, 48, 48, 1).astype("float32")))
+    np.testing.assert_allclose(out, np.maximum(shortcut, 0), atol=1e-6)  # a fresh block passes its shortcut on
+    assert out.shape == (2, 24, 24, 8)  # the second stage halves the resolution
+    with pytest.raises(ValueError, match=r"blocks_per_stage must be a number >= 1 or one per stage \(2\)"):
+        build_model({**arch, "blocks_per_stage": [1, 0]}, 7)
+    with pytest.raises(ValueError, match="no pretrained backbone weights"):
+        build_model(arch, 7, backbone_weights="imagenet.h5")
+
+    model = _model_with_trained_batchnorm(4, arch)
+    faces = np.random.default_rng(1).integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    expected = KerasRuntime(model).probabilities(prepare_faces(faces, 48))
+    assert np.ptp(expected, axis=0).max() > 1e-3  # the faces get different outputs
+    folder = write_model_folder(model, tiny_config(arch), tmp_path / "resnet")
+    got = EmotionRecognizer.from_pretrained(folder, runtime="keras", flip_tta=False).predict_faces(faces)
+    np.testing.assert_allclose([list(p.probabilities.values()) for p in got], expected, atol=1e-5)

@@ -38,7 +38,14 @@ __all__ = ["ARCHITECTURE_NAMES", "FORMAT_VERSION", "ModelConfig", "Preprocessing
 
 FORMAT_VERSION = 2
 """The config format this emotionkit writes (and the newest it reads)."""
-ARCHITECTURE_NAMES: tuple[str, ...] = ("mobilenetv2", "mobilenet", "convnet", "personalized", "ensemble")
+ARCHITECTURE_NAMES: tuple[str, ...] = (
+    "mobilenetv2",
+    "mobilenet",
+    "convnet",
+    "resnet",
+    "personalized",
+    "ensemble",
+)
 """Architecture names that [`emotionkit.models.build_model`][emotionkit.models.build_model] builds."""
 
 _TOP_LEVEL = (

@@ -107,10 +107,7 @@ def _build_convnet(cfg: Mapping[str, Any], num_classes: int, backbone_weights: s
         raise ValueError("the 'convnet' architecture has no pretrained backbone weights")
     size = int(cfg["input_size"])
     widths = [int(w) for w in cfg.get("widths", (32, 64, 128, 256))]
-    depths = cfg.get("convs_per_stage", 2)
-    depths = [int(depths)] * len(widths) if isinstance(depths, (int, float)) else [int(d) for d in depths]
-    if len(depths) != len(widths) or min(depths) < 1:
-        raise ValueError(f"convs_per_stage must be a number >= 1 or one per stage ({len(widths)}), got {depths}")
+    depths = _per_stage(cfg, "convs_per_stage", len(widths))
     separable_from = int(cfg.get("separable_from_stage", len(widths)))
     branched = cfg.get("branches", False)
     if not isinstance(branched, bool):
@@ -118,10 +115,7 @@ def _build_convnet(cfg: Mapping[str, Any], num_classes: int, backbone_weights: s
     inputs = keras.Input((size, size, 1), name="faces")
     x = layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(inputs)
     if int(cfg.get("patchify_stem", 0)):
-        # A 2x2 stride-2 convolution: every input pixel is seen once, the later layers run at half resolution.
-        x = layers.Conv2D(widths[0], 2, strides=2, use_bias=False, name="stem")(x)
-        x = layers.BatchNormalization(name="stem_bn")(x)
-        x = layers.ReLU(name="stem_relu")(x)
+        x = _patchify_stem(x, widths[0])
     for s, (width, depth) in enumerate(zip(widths, depths)):
         for d in range(depth):
             stride = 2 if (d == 0 and s > 0) else 1
@@ -129,6 +123,62 @@ def _build_convnet(cfg: Mapping[str, Any], num_classes: int, backbone_weights: s
             x = _conv_bn(x, width, stride, f"s{s}c{d}", separable=separable, branched=branched)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     return _head(inputs, x, cfg, num_classes, "convnet")
+
+
+def _per_stage(cfg: Mapping[str, Any], key: str, stages: int) -> list[int]:
+    """``cfg[key]`` (default 2) as one count per stage: a single number repeats; each count must be >= 1."""
+    value = cfg.get(key, 2)
+    counts = [int(value)] * stages if isinstance(value, (int, float)) else [int(d) for d in value]
+    if len(counts) != stages or min(counts) < 1:
+        raise ValueError(f"{key} must be a number >= 1 or one per stage ({stages}), got {counts}")
+    return counts
+
+
+def _patchify_stem(x: Any, filters: int) -> Any:
+    """A 2x2 stride-2 convolution: every input pixel is seen once, the later layers run at half resolution."""
+    x = layers.Conv2D(filters, 2, strides=2, use_bias=False, name="stem")(x)
+    x = layers.BatchNormalization(name="stem_bn")(x)
+    return layers.ReLU(name="stem_relu")(x)
+
+
+def _basic_block(x: Any, filters: int, stride: int, name: str) -> Any:
+    """A ResNet basic block: two 3x3 ``conv -> BN`` with a ReLU between, added to the input (through a
+    1x1 ``conv -> BN`` projection where the shape changes), then a ReLU. The second BatchNorm starts at zero
+    scale, so every block starts as the identity (Goyal et al. 2017)."""
+    shortcut = x
+    if stride != 1 or int(x.shape[-1]) != filters:
+        shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_proj")(x)
+        shortcut = layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
+    x = _conv_bn(x, filters, stride, f"{name}c0", separable=False)
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}c1")(x)
+    x = layers.BatchNormalization(gamma_initializer="zeros", name=f"{name}c1_bn")(x)
+    x = layers.Add(name=f"{name}_sum")([shortcut, x])
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def _build_resnet(cfg: Mapping[str, Any], num_classes: int, backbone_weights: str | None) -> keras.Model:
+    """A narrow ResNet (He et al. 2016, basic blocks) for 48x48 grey faces, trained from scratch.
+
+    ``widths`` (default 32, 64, 128, 256) and ``blocks_per_stage`` (a number or one per stage, default 2)
+    shape it; the stem is a 3x3 convolution at full resolution, or with ``"patchify_stem": 1`` the convnet's
+    2x2 stride-2 stem (a quarter of the cost). Every stage after the first halves the resolution.
+    """
+    if backbone_weights is not None:
+        raise ValueError("the 'resnet' architecture has no pretrained backbone weights")
+    size = int(cfg["input_size"])
+    widths = [int(w) for w in cfg.get("widths", (32, 64, 128, 256))]
+    blocks = _per_stage(cfg, "blocks_per_stage", len(widths))
+    inputs = keras.Input((size, size, 1), name="faces")
+    x = layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(inputs)
+    if int(cfg.get("patchify_stem", 0)):
+        x = _patchify_stem(x, widths[0])
+    else:
+        x = _conv_bn(x, widths[0], 1, "stem", separable=False)
+    for s, (width, count) in enumerate(zip(widths, blocks)):
+        for b in range(count):
+            x = _basic_block(x, width, 2 if (b == 0 and s > 0) else 1, f"s{s}b{b}")
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    return _head(inputs, x, cfg, num_classes, "resnet")
 
 
 def fuse_branches(model: keras.Model, architecture: Mapping[str, Any]) -> tuple[keras.Model, dict[str, Any]]:
@@ -393,6 +443,7 @@ ARCHITECTURES: dict[str, Callable[[Mapping[str, Any], int, str | None], keras.Mo
     "mobilenetv2": _imagenet_builder(keras.applications.MobileNetV2, 0.35, "mobilenetv2"),
     "mobilenet": _imagenet_builder(keras.applications.MobileNet, 0.25, "mobilenet"),
     "convnet": _build_convnet,
+    "resnet": _build_resnet,
     "personalized": _build_personalized,
     "ensemble": _build_ensemble,
 }
@@ -419,6 +470,7 @@ def default_architecture_config(name: str) -> dict[str, Any]:
         "mobilenetv2": {"input_size": 48, "backbone_size": 96, "alpha": 0.35, "dropout": 0.2},
         "mobilenet": {"input_size": 48, "backbone_size": 128, "alpha": 0.25, "dropout": 0.2},
         "convnet": {"input_size": 48, "widths": [32, 64, 128, 256], "convs_per_stage": 2, "dropout": 0.3},
+        "resnet": {"input_size": 48, "widths": [32, 64, 128, 256], "blocks_per_stage": 2, "dropout": 0.3},
     }
     if name not in defaults:
         raise ValueError(f"unknown architecture {name!r}; known: {', '.join(sorted(ARCHITECTURES))}")

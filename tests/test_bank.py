@@ -343,10 +343,12 @@ def test_cli_final_fit_trains_on_public_test_and_its_bank_entry_says_so(
     printed = capsys.readouterr().out
     assert "training on 56 images" in printed and "no validation (train_on_validation)" in printed  # 42 + 14
     assert "PublicTest accuracy not measured (it trained on PublicTest)" in printed
-    training = json.loads((out / "config.json").read_text())["training"]
+    training = json.loads((out / "config.json").read_text(), parse_constant=pytest.fail)["training"]  # no NaN
+    assert training["best_epoch"] is None and training["best_val_accuracy"] is None
     assert training["train_images"] == 56 and training["validation_images"] == 0 and training["selected"] == "average"
     member = {m.name: m for m in load_bank(bank, index)}["final"]
     assert member.trained_on_public_test and member.meta["public_test_accuracy"] is None
+    assert json.loads((bank / "final.json").read_text(), parse_constant=pytest.fail)["training"]["best_epoch"] is None
     assert train_main(["bank", "select", "--bank", str(bank), "--data", str(fer_folder)]) == 0
     table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| final")]
     assert table and table[0].split(" | ")[2] == "trained on it"

@@ -83,6 +83,9 @@ def test_bank_files_are_checked(tmp_path: Path) -> None:
         write_member(tmp_path, "a", probs[:5], index, {})
     with pytest.raises(ValueError, match="probability distribution"):
         write_member(tmp_path, "a", probs * 2, index, {})
+    with pytest.raises(ValueError, match="sidecar must hold finite numbers"):
+        write_member(tmp_path, "a", probs, index, {"best_val_accuracy": float("nan")})
+    assert not list(tmp_path.iterdir())  # refused before anything was written
     write_member(tmp_path, "a", probs, index, {})
     with pytest.raises(ValueError, match="another image order"):
         load_bank(tmp_path, Fer2013Index(index.data.subset(np.arange(89, -1, -1)), index.splits))

@@ -58,6 +58,10 @@ def test_version_1_files_are_read_and_their_dead_fields_dropped() -> None:
         ({"format_version": 99}, "format_version"),
         ({"files": {"model.weights.h5": "abc"}}, "files.model.weights.h5"),
         ({"architecture": {"name": "ensemble", "input_size": 48, "members": [{"name": "convnet"}]}}, "members"),
+        ({"preprocessing": {"face_margin": float("nan"), "face_shift_y": 0}}, "preprocessing.face_margin"),
+        ({"training": {"history": [{"val_accuracy": float("nan")}]}}, r"training\.history\[0\]\.val_accuracy"),
+        ({"metrics": {"acc": {"value": float("inf")}}}, r"metrics\.acc\.value"),
+        ({"architecture": {"name": "convnet", "input_size": 48, "dropout": float("nan")}}, "architecture.dropout"),
     ],
 )
 def test_invalid_fields_name_the_file_and_the_field(change: dict, field: str) -> None:
@@ -83,6 +87,20 @@ def test_code_built_configs_are_validated_too() -> None:
         ModelConfig({"name": "convnet", "input_size": 48}, ("happy", "happy"))
     with pytest.raises(InvalidModelError, match="flip_tta"):
         ModelConfig({"name": "convnet", "input_size": 48}, ("a", "b"), flip_tta="yes")  # type: ignore[arg-type]
+
+
+def test_nan_never_reaches_a_written_config_json() -> None:
+    """JSON has no NaN: strict parsers (browsers, the Hub's viewers) refuse a file that holds one."""
+    with pytest.raises(InvalidModelError, match=r"training\.best_val_accuracy.*finite"):
+        ModelConfig({"name": "convnet", "input_size": 48}, ("a", "b"), training={"best_val_accuracy": float("nan")})
+    with pytest.raises(InvalidModelError, match="must be a finite number"):
+        ModelConfig.from_json(
+            '{"format_version": 2, "architecture": {"name": "convnet", "input_size": 48}, '
+            '"labels": ["a", "b"], "preprocessing": {"face_margin": 0, "face_shift_y": 0}, '
+            '"personalized": {"accuracy": NaN}}'
+        )
+    config = ModelConfig({"name": "convnet", "input_size": 48}, ("a", "b"), training={"best_epoch": None})
+    assert json.loads(config.to_json(), parse_constant=pytest.fail)["training"] == {"best_epoch": None}
 
 
 def test_architecture_names_match_the_builders() -> None:

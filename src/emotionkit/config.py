@@ -5,6 +5,9 @@ interprets the JSON; every other module reads typed fields. An unknown or missin
 field, or a field of the wrong type, raises
 [`InvalidModelError`][emotionkit.errors.InvalidModelError] (a `ValueError`) that names the
 file and the field.
+Numbers anywhere in the file must be finite: JSON has no NaN or Infinity, and strict
+parsers (browsers, the Hub's viewers) refuse a file that holds one, so a config holding
+one is refused when it is built or read, and an unknown value is written as ``null``.
 
 The file (format version 2)::
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,8 +75,8 @@ def _fail(source: str, field_name: str, problem: str, value: Any) -> InvalidMode
 
 
 def _number(source: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail(source, name, "must be a number", value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _fail(source, name, "must be a finite number", value)
     return float(value)
 
 
@@ -86,6 +90,18 @@ def _object(source: str, name: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _fail(source, name, f"must be a JSON object, not {type(value).__name__}", value)
     return value
+
+
+def _check_finite(source: str, name: str, value: Any) -> None:
+    """Reject NaN and infinities anywhere in a block: JSON has neither, so strict parsers refuse the file."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _fail(source, name, "must be a finite number (JSON has no NaN or Infinity; use null)", value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_finite(source, f"{name}.{key}", item)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_finite(source, f"{name}[{i}]", item)
 
 
 def _check_architecture(source: str, name: str, arch: Any) -> int:
@@ -176,6 +192,9 @@ class ModelConfig:
             raise _fail(source, "labels", "must be at least 2 distinct, non-empty class names", labels)
         if not isinstance(self.flip_tta, bool):
             raise _fail(source, "inference.flip_tta", "must be true or false", self.flip_tta)
+        _check_finite(source, "preprocessing", dataclasses.asdict(self.preprocessing))
+        for name in ("architecture", "metrics", "training", "personalized"):
+            _check_finite(source, name, getattr(self, name))
 
     @property
     def input_size(self) -> int:
@@ -266,6 +285,8 @@ class ModelConfig:
         for name in ("training", "personalized"):
             if data.get(name) is not None:
                 optional[name] = _object(source, name, data[name])
+        for name in ("architecture", "metrics", "training", "personalized"):
+            _check_finite(source, name, data.get(name))
         return cls(
             architecture=data["architecture"],
             labels=tuple(labels),
@@ -346,7 +367,7 @@ class ModelConfig:
             >>> ModelConfig({"name": "convnet", "input_size": 48}, ("a", "b")).to_json().startswith("{")
             True
         """
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
     def replace(self, **changes: Any) -> ModelConfig:
         """Return a copy with some fields changed (validated again).

@@ -228,7 +228,8 @@ def write_member_files(folder: str | Path, name: str, probabilities: np.ndarray,
         The ``.npy`` path.
 
     Raises:
-        ValueError: If the name is invalid or a row is not a probability distribution (finite, summing to 1).
+        ValueError: If the name is invalid, a row is not a probability distribution (finite, summing to 1)
+            or the sidecar holds NaN or an infinity; nothing is written then.
 
     Examples:
         >>> write_member_files("training/teachers", "m-s1", probs, {"name": "m-s1"})  # doctest: +SKIP
@@ -238,10 +239,16 @@ def write_member_files(folder: str | Path, name: str, probabilities: np.ndarray,
     probs = np.asarray(probabilities, np.float64)
     if not np.all(np.isfinite(probs)) or np.abs(probs.sum(-1) - 1).max() > 1e-3:
         raise ValueError("each row must be a probability distribution (finite, summing to 1)")
+    try:  # before writing anything, so a bad sidecar leaves no half-written member
+        text = json.dumps(sidecar, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    except ValueError as err:
+        raise ValueError(
+            f"member {name!r}: the sidecar must hold finite numbers only (JSON has no NaN): {err}"
+        ) from err
     path = Path(folder) / f"{name}.npy"
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, probs.astype(np.float16))
-    path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    path.with_suffix(".json").write_text(text, encoding="utf-8")
     return path
 
 

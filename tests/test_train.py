@@ -296,6 +296,7 @@ def test_weight_averaging_of_the_last_epochs(fer_folder: Path, tmp_path: Path) -
     assert result.averaged_epochs == (1, 2)
     assert sorted(p.name for p in (run / "epochs").iterdir()) == ["epoch_001.weights.h5", "epoch_002.weights.h5"]
     assert result.averaged_val_accuracy is not None and 0.0 <= result.averaged_val_accuracy <= 1.0
+    assert result.best_val_accuracy is not None and result.best_epoch in (0, 1, 2)
     assert result.selected == ("average" if result.averaged_val_accuracy >= result.best_val_accuracy else "best_epoch")
 
     # the averaged weights are the mean of the saved epochs (BatchNorm statistics aside)
@@ -316,7 +317,6 @@ def test_weight_averaging_of_the_last_epochs(fer_folder: Path, tmp_path: Path) -
 
 
 def test_a_final_fit_trains_on_the_validation_images_and_validates_nothing(fer_folder: Path, tmp_path: Path) -> None:
-    import math
 
     from emotionkit.train.trainer import TrainConfig, train
 
@@ -337,7 +337,7 @@ def test_a_final_fit_trains_on_the_validation_images_and_validates_nothing(fer_f
     # patience 0 would have stopped a validated run after its first epoch: nothing validates here, so nothing stops
     assert [r["epoch"] for r in rows] == [0, 1] and not any("val_accuracy" in r for r in rows)
     assert result.selected == "average" and result.averaged_epochs == (0, 1)
-    assert result.best_epoch == -1 and math.isnan(result.best_val_accuracy) and result.averaged_val_accuracy is None
+    assert result.best_epoch is None and result.best_val_accuracy is None and result.averaged_val_accuracy is None
     assert not (tmp_path / "run" / "best.weights.h5").exists()
 
     config.average_last_epochs = 0

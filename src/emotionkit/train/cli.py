@@ -719,11 +719,9 @@ def _train_model(
     from emotionkit.train.trainer import train
 
     result = train(recipe, train_ds, val_ds, run_dir, verbose=verbose, views=views, time_budget_s=time_budget_s)
-    validated = result.best_epoch >= 0  # a final fit (train_on_validation) has no best epoch: null, not -1 / NaN,
-    # since NaN is not JSON and the summary lands in config.json and the bank's sidecar
-    summary: dict[str, Any] = {
-        "best_epoch": result.best_epoch if validated else None,
-        "best_val_accuracy": result.best_val_accuracy if validated else None,
+    summary: dict[str, Any] = {  # a final fit (train_on_validation) has no best epoch: both are None (null)
+        "best_epoch": result.best_epoch,
+        "best_val_accuracy": result.best_val_accuracy,
         "selected": result.selected,
     }
     if result.averaged_epochs:

@@ -217,8 +217,9 @@ class TrainResult:
     Attributes:
         model: The classifier with the weights ``selected`` names loaded.
         history: Per-epoch logs of both stages (``stage``, ``epoch``, ``loss``, ``accuracy``, ...).
-        best_epoch: Stage-2 epoch (0-based) with the best validation accuracy (-1 without validation).
-        best_val_accuracy: That accuracy (NaN without validation).
+        best_epoch: Stage-2 epoch (0-based) with the best validation accuracy, or ``None`` without
+            validation (a final fit).
+        best_val_accuracy: That accuracy, or ``None`` without validation.
         averaged_epochs: Stage-2 epochs whose weights were averaged (empty if averaging was off).
         averaged_val_accuracy: Validation accuracy of the averaged weights, or ``None``.
         selected: ``"average"`` if ``model`` holds the averaged weights, ``"best_epoch"`` if the best
@@ -232,8 +233,8 @@ class TrainResult:
 
     model: keras.Model
     history: list[dict[str, float]]
-    best_epoch: int
-    best_val_accuracy: float
+    best_epoch: int | None
+    best_val_accuracy: float | None
     averaged_epochs: tuple[int, ...] = ()
     averaged_val_accuracy: float | None = None
     selected: str = "best_epoch"
@@ -526,9 +527,7 @@ def train(
     if stopper is not None and stopper.fired and done < config.epochs and not (early and early.stopped_epoch > 0):
         raise TrainingPaused(run_dir, done, config.epochs)
     finetune = [row for row in history if row["stage"] == "finetune" and "val_accuracy" in row]
-    best = (
-        max(finetune, key=lambda row: row["val_accuracy"]) if finetune else {"epoch": -1, "val_accuracy": float("nan")}
-    )
+    best = max(finetune, key=lambda row: row["val_accuracy"]) if finetune else None
     averaged: tuple[int, ...] = ()
     averaged_accuracy = None
     if first_averaged is not None:
@@ -536,7 +535,7 @@ def train(
         if averaged and validation is not None:
             averaged_accuracy = _accuracy(classifier, *validation)
             print(f"average of epochs {averaged[0]}-{averaged[-1]}: val_accuracy {averaged_accuracy:.4f}", flush=True)
-    if validation is None or not recorder.best_path.is_file():
+    if best is None or not recorder.best_path.is_file():
         # Nothing to choose by (no validation), or the best epoch's weights were not kept (a run resumed from a
         # parked folder that had no room for them): the average where there is one, else the last epoch.
         selected = "average" if averaged else "last_epoch"
@@ -549,8 +548,8 @@ def train(
     return TrainResult(
         classifier,
         history,
-        int(best["epoch"]),
-        float(best["val_accuracy"]),
+        None if best is None else int(best["epoch"]),
+        None if best is None else float(best["val_accuracy"]),
         averaged,
         averaged_accuracy,
         selected,

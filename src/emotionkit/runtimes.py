@@ -50,7 +50,10 @@ __all__ = [
 ]
 
 MAX_BATCH = 256
-"""Largest batch a runtime sends to the network at once; larger inputs are split."""
+"""Largest batch a runtime sends to the network at once; larger inputs are split.
+
+Chosen by measurement on a 2-core CPU: chunks of 1,024 ran a 48 px student about 10% faster than 256, but one call
+on 2,048 faces with the default model raised the process's peak memory by 2.6 GB instead of 0.8 GB."""
 RuntimeName = Literal["auto", "keras", "onnx", "litert"]
 RUNTIME_NAMES: tuple[str, ...] = ("auto", "keras", "onnx", "litert")
 """Accepted values of every ``runtime=`` argument."""

@@ -317,7 +317,6 @@ def test_weight_averaging_of_the_last_epochs(fer_folder: Path, tmp_path: Path) -
 
 
 def test_a_final_fit_trains_on_the_validation_images_and_validates_nothing(fer_folder: Path, tmp_path: Path) -> None:
-
     from emotionkit.train.trainer import TrainConfig, train
 
     train_ds, val_ds = load_fer2013_folder(fer_folder, "Training"), load_fer2013_folder(fer_folder, "PublicTest")

